@@ -1,0 +1,64 @@
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Logger } from 'pino';
+import type { CertificateService } from './certificates/certificate-service.js';
+import type { WebhookCaService } from './certificates/webhook-ca-service.js';
+import type { AuditRepo } from './db/audit-repo.js';
+import { ApiError, errorCodes, type ErrorEntry } from './http/errors.js';
+import { meta } from './http/meta.js';
+import { requestLog, securityHeaders } from './http/request-log.js';
+import type { Metrics } from './observability/metrics.js';
+import { auditRoutes } from './routes/audit/audit-routes.js';
+import { certificatesRoutes } from './routes/certificates/certificates-routes.js';
+import { healthRoutes } from './routes/health/health-routes.js';
+import { metricsRoutes } from './routes/metrics/metrics-routes.js';
+import { usersRoutes } from './routes/users/users-routes.js';
+import { webhookCaRoutes } from './routes/webhooks-ca/webhook-ca-routes.js';
+import type { UserService } from './users/user-service.js';
+
+export interface AppDeps {
+  users: UserService;
+  certificates: CertificateService;
+  webhookCa: WebhookCaService;
+  audit: AuditRepo;
+  metrics: Metrics;
+  logger: Logger;
+  config: { maxUploadBytes: number; apiKey?: string | undefined };
+}
+
+const envelope = (entries: ErrorEntry[]) => ({ errors: entries, meta });
+
+/** Middleware, routes and error rendering. Listening is startServer's job (src/tls/https-server.ts). */
+export function createApp(deps: AppDeps): Hono {
+  const { users, certificates, logger, metrics, config } = deps;
+  const app = new Hono();
+
+  app.use('*', requestLog({ logger, metrics }));
+  app.use('*', securityHeaders());
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.route('/v1/users', usersRoutes({ users }));
+  app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, maxUploadBytes: config.maxUploadBytes }));
+  app.route('/v1/certificates/webhooks/ca', webhookCaRoutes({ users, webhookCa: deps.webhookCa, maxUploadBytes: config.maxUploadBytes }));
+  app.route('/v1/health', healthRoutes({ users, certificates, apiKey: config.apiKey }));
+  app.route('/v1/metrics', metricsRoutes({ users, metrics, apiKey: config.apiKey }));
+  app.route('/v1/audit', auditRoutes({ users, audit: deps.audit }));
+
+  app.notFound((c) => c.json(envelope([{ ...errorCodes.notFound, details: `no route for ${c.req.method} ${c.req.path}` }]), 404));
+
+  app.onError((error, c) => {
+    if (error instanceof ApiError) {
+      for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+      return c.json(envelope(error.entries), error.status);
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      return c.json(envelope([{ ...errorCodes.invalidParameter, details: 'the request could not be read' }]), error.status);
+    }
+    // A bug: log the class and route only; messages may quote input, stacks may hold anything.
+    logger.error({ event: 'http.internal_error', error_name: error.name, route: c.req.path, request_id: c.get('requestId') }, 'internal error');
+    return c.json(envelope([{ ...errorCodes.internal, details: 'internal error; the server log has the request id' }]), 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,398 @@
+import { X509Certificate } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AuditRepo } from '../db/audit-repo.js';
+import { PreconditionFailedError, type CertificateRow, type CertificateSource, type CertificatesRepo } from '../db/certificates-repo.js';
+import { ApiError, invalid, notFound, notReady } from '../http/errors.js';
+import type { Metrics } from '../observability/metrics.js';
+import { seal, unseal } from '../secrets/seal.js';
+import { identityProblem, type TlsIdentity } from '../tls/tls-identity.js';
+import type { IdentitySwitch } from '../tls/identity-switch.js';
+import type { Finding } from '../validation/findings.js';
+import type { NormalizedBundle } from '../validation/validate-bundle.js';
+import { PoolSaturatedError, ValidationTimeoutError } from '../workers/validation-pool.js';
+import type { ValidateOutcome, ValidateTask } from '../workers/validate-worker.js';
+import { createMutex } from './mutex.js';
+import { createSelfSigned } from './self-signed.js';
+import { toVersionView, type CertificateVersionView, type StoredSummary } from './version-view.js';
+
+export interface ChangeContext {
+  actor: string;
+  address?: string | undefined;
+  ifMatch?: string | undefined;
+}
+
+export interface UploadTimings {
+  validateMs: number;
+  canaryMs: number;
+  poolMs: number;
+  commitMs: number;
+  totalMs: number;
+}
+
+export interface DryRunReport {
+  valid: boolean;
+  errors: Finding[];
+  warnings: Finding[];
+  certificate?: NormalizedBundle['certificate'] & { chain: NormalizedBundle['chain'] };
+}
+
+export type CertificateStatus = 'ok' | 'expiring' | 'expired' | 'fallback';
+
+export interface CertificateServiceDeps {
+  repo: CertificatesRepo;
+  audit: AuditRepo;
+  identities: IdentitySwitch;
+  validate: (task: ValidateTask) => Promise<ValidateOutcome>;
+  masterKey: Buffer;
+  clock: () => number;
+  logger: Logger;
+  metrics?: Metrics | undefined;
+  hostname?: string | undefined;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const EXPIRY_WARNING_DAYS = [30, 14, 7, 1];
+
+/** Accepts the fingerprint as we print it, or with colons, quotes (ETag style) and any case. */
+export function normaliseFingerprint(value: string): string {
+  return value.trim().replace(/^W\//, '').replaceAll('"', '').replaceAll(':', '').toLowerCase();
+}
+
+export function createCertificateService(deps: CertificateServiceDeps) {
+  const { repo, audit, identities, masterKey, clock, logger, metrics } = deps;
+  const mutex = createMutex();
+  let appliedGeneration = -1;
+  let lastExpiryWarning: number | undefined;
+
+  function loadIdentity(row: CertificateRow): TlsIdentity {
+    return {
+      version: row.version,
+      fingerprint: row.fingerprint,
+      keyPem: unseal(masterKey, row.keySealed, row.fingerprint),
+      certPem: row.certPem,
+      chainPems: JSON.parse(row.chainPem) as string[],
+    };
+  }
+
+  /** Why a stored version cannot be served, or null. Never throws. */
+  function tryLoad(row: CertificateRow): { identity: TlsIdentity } | { problem: string } {
+    try {
+      const identity = loadIdentity(row);
+      const problem = identityProblem(identity);
+      return problem ? { problem } : { identity };
+    } catch (error) {
+      return { problem: error instanceof Error && error.name === 'UnsealError' ? error.message : 'the stored row is damaged' };
+    }
+  }
+
+  function notAfterOf(row: CertificateRow): number {
+    return Date.parse((JSON.parse(row.summaryJson) as StoredSummary).certificate.not_after);
+  }
+
+  function publishMetrics(): void {
+    const row = repo.active();
+    if (!row || !metrics) return;
+    const notAfter = notAfterOf(row);
+    metrics.setActiveCertificate({
+      fingerprint: row.fingerprint,
+      version: row.version,
+      notAfter,
+      expired: notAfter < clock(),
+      fallback: repo.state().fallbackReason !== null,
+    });
+  }
+
+  async function runValidation(task: ValidateTask): Promise<ValidateOutcome> {
+    const started = performance.now();
+    try {
+      const outcome = await deps.validate(task);
+      metrics?.validated((performance.now() - started) / 1000);
+      return outcome;
+    } catch (error) {
+      if (error instanceof PoolSaturatedError) throw notReady('the validation pool is busy; retry shortly', 1);
+      if (error instanceof ValidationTimeoutError) {
+        metrics?.rejected(['timeout']);
+        throw notReady('validation took longer than 5 s and was stopped; retry, or check the bundle with hotcert check', 5);
+      }
+      throw error;
+    }
+  }
+
+  function rejectWith(outcome: Extract<ValidateOutcome, { ok: false }>, context: ChangeContext, action: string): never {
+    const rules = outcome.errors.map((finding) => finding.rule);
+    metrics?.rejected(rules);
+    audit.record({ actor: context.actor, clientAddress: context.address, action, details: { rules } });
+    logger.warn({ event: 'certificate.rejected', rules, actor: context.actor }, 'certificate rejected');
+    throw invalid(outcome.errors.map((finding) => finding.message));
+  }
+
+  function checkIfMatch(context: ChangeContext): string | undefined {
+    if (context.ifMatch === undefined) return undefined;
+    const expected = normaliseFingerprint(context.ifMatch);
+    if (repo.active()?.fingerprint !== expected) {
+      throw invalid('If-Match does not name the active certificate: another change got there first; read it again and retry', 412);
+    }
+    return expected;
+  }
+
+  /** build → (canary already done in the worker) → persist + swap in one transaction → done. */
+  function activate(
+    bundle: NormalizedBundle,
+    warnings: Finding[],
+    source: CertificateSource,
+    context: ChangeContext,
+    options: { fallbackReason?: string | null; action?: string } = {},
+  ): CertificateRow {
+    const expectedFingerprint = checkIfMatch(context);
+    const previous = identities.current();
+    const fingerprint = bundle.certificate.fingerprint_sha256;
+    let swapped = false;
+    let generation = appliedGeneration;
+    try {
+      const row = repo.insertAndActivate(
+        {
+          source,
+          certPem: bundle.certPem,
+          chainPem: JSON.stringify(bundle.chainPems),
+          keySealed: seal(masterKey, bundle.keyPem, fingerprint),
+          fingerprint,
+          summaryJson: JSON.stringify({ certificate: bundle.certificate, chain: bundle.chain } satisfies StoredSummary),
+          warningsJson: JSON.stringify(warnings),
+          createdBy: context.actor,
+        },
+        { actor: context.actor, clientAddress: context.address, action: options.action ?? `certificate.${source}` },
+        {
+          expectedFingerprint,
+          fallbackReason: options.fallbackReason ?? null,
+          beforeCommit: (inserted, nextGeneration) => {
+            identities.swap({ version: inserted.version, fingerprint, keyPem: bundle.keyPem, certPem: bundle.certPem, chainPems: bundle.chainPems });
+            swapped = true;
+            generation = nextGeneration;
+          },
+        },
+      );
+      appliedGeneration = generation;
+      metrics?.swapped(source);
+      publishMetrics();
+      logger.info({ event: 'certificate.activated', version: row.version, source, fingerprint_sha256: fingerprint, actor: context.actor }, 'certificate activated');
+      return row;
+    } catch (error) {
+      if (swapped && previous) identities.swap(previous);
+      if (error instanceof PreconditionFailedError) {
+        throw invalid('If-Match does not name the active certificate: another change got there first; read it again and retry', 412);
+      }
+      throw error;
+    }
+  }
+
+  async function createDefaultBundle(): Promise<{ bundle: NormalizedBundle; warnings: Finding[] }> {
+    const selfSigned = await createSelfSigned(clock(), deps.hostname);
+    const outcome = await deps.validate({ pem: `${selfSigned.keyPem}\n${selfSigned.certPem}`, requireIntermediate: false, now: clock() });
+    if (!outcome.ok) throw new Error(`the built-in self-signed certificate failed validation: ${outcome.errors.map((e) => e.rule).join(', ')}`);
+    return { bundle: outcome.bundle, warnings: outcome.warnings };
+  }
+
+  function isSelfSigned(row: CertificateRow): boolean {
+    try {
+      const cert = new X509Certificate(row.certPem);
+      return cert.checkIssued(cert) && cert.verify(cert.publicKey);
+    } catch {
+      return false;
+    }
+  }
+
+  function activeView(): CertificateVersionView {
+    const state = repo.state();
+    const row = repo.active();
+    if (!row) throw new ApiError(503, 'notReady', 'no certificate is active yet');
+    return toVersionView(row, state.activeVersion);
+  }
+
+  function sameBundle(row: CertificateRow | undefined, bundle: NormalizedBundle): boolean {
+    return !!row && row.fingerprint === bundle.certificate.fingerprint_sha256 && row.chainPem === JSON.stringify(bundle.chainPems);
+  }
+
+  return {
+    /** SPEC §5: serve the active version, else the newest usable earlier one, else a new default. */
+    async bootstrap(): Promise<{ fallbackReason: string | null }> {
+      return mutex.run(async () => {
+        const state = repo.state();
+        const history = repo.history();
+        const active = history.find((row) => row.version === state.activeVersion);
+        if (!active) {
+          const reason = state.activeVersion === null ? null : `active version ${state.activeVersion} is missing`;
+          const { bundle, warnings } = await createDefaultBundle();
+          activate(bundle, warnings, 'default', { actor: 'system' }, { fallbackReason: reason, action: reason ? 'certificate.fallback' : 'certificate.default' });
+          return { fallbackReason: reason };
+        }
+        const loaded = tryLoad(active);
+        if ('identity' in loaded) {
+          identities.swap(loaded.identity);
+          appliedGeneration = state.generation;
+          publishMetrics();
+          this.checkExpiry();
+          return { fallbackReason: state.fallbackReason };
+        }
+        const reason = `version ${active.version} cannot be served: ${loaded.problem}`;
+        logger.error({ event: 'certificate.unusable', version: active.version, reason }, 'active certificate cannot be served; falling back');
+        for (const row of history) {
+          if (row.version === active.version || notAfterOf(row) < clock()) continue;
+          const candidate = tryLoad(row);
+          if (!('identity' in candidate)) continue;
+          identities.swap(candidate.identity);
+          repo.activateExisting(row.version, reason, {
+            actor: 'system',
+            action: 'certificate.fallback',
+            fingerprint: row.fingerprint,
+            details: { from_version: active.version, to_version: row.version, reason },
+          });
+          appliedGeneration = repo.generation();
+          publishMetrics();
+          logger.warn({ event: 'certificate.fallback', version: row.version, fingerprint_sha256: row.fingerprint, reason }, 'fallback at boot');
+          return { fallbackReason: reason };
+        }
+        const { bundle, warnings } = await createDefaultBundle();
+        activate(bundle, warnings, 'default', { actor: 'system' }, { fallbackReason: reason, action: 'certificate.fallback' });
+        logger.warn({ event: 'certificate.fallback', reason }, 'fallback at boot to a new self-signed certificate');
+        return { fallbackReason: reason };
+      });
+    },
+
+    active: activeView,
+
+    history(): CertificateVersionView[] {
+      const { activeVersion } = repo.state();
+      return repo.history().map((row) => toVersionView(row, activeVersion));
+    },
+
+    /** The intermediates of the active bundle as PEM, or null when it has none. */
+    intermediatesPem(): string | null {
+      const row = repo.active();
+      const chain = row ? (JSON.parse(row.chainPem) as string[]) : [];
+      return chain.length > 0 ? chain.map((pem) => pem.trimEnd() + '\n').join('') : null;
+    },
+
+    async check(pem: string): Promise<ValidateOutcome> {
+      return runValidation({ pem, now: clock() });
+    },
+
+    async upload(pem: string | Uint8Array, context: ChangeContext, options: { dryRun?: boolean; source?: 'upload' | 'import' } = {}) {
+      const received = performance.now();
+      const outcome = await runValidation({ pem, now: clock() });
+      const poolMs = performance.now() - received;
+      if (options.dryRun) {
+        const report: DryRunReport = outcome.ok
+          ? { valid: true, errors: [], warnings: outcome.warnings, certificate: { ...outcome.bundle.certificate, chain: outcome.bundle.chain } }
+          : { valid: false, errors: outcome.errors, warnings: outcome.warnings };
+        return { report };
+      }
+      if (!outcome.ok) rejectWith(outcome, context, 'certificate.rejected');
+      return mutex.run(() => {
+        const commitStarted = performance.now();
+        if (sameBundle(repo.active(), outcome.bundle)) {
+          checkIfMatch(context);
+          return { view: activeView(), changed: false, timings: undefined };
+        }
+        activate(outcome.bundle, outcome.warnings, options.source ?? 'upload', context);
+        const totalMs = performance.now() - received;
+        metrics?.uploadToSwap(totalMs / 1000);
+        const timings: UploadTimings = {
+          validateMs: outcome.timings.validateMs,
+          canaryMs: outcome.timings.canaryMs,
+          poolMs,
+          commitMs: performance.now() - commitStarted,
+          totalMs,
+        };
+        return { view: activeView(), changed: true, timings };
+      });
+    },
+
+    async rollback(version: number | undefined, context: ChangeContext): Promise<CertificateVersionView> {
+      const state = repo.state();
+      const active = repo.active();
+      const target =
+        version === undefined
+          ? repo.history().find((row) => row.version < (state.activeVersion ?? 0) && row.fingerprint !== active?.fingerprint)
+          : repo.get(version);
+      if (!target) throw notFound(version === undefined ? 'there is no earlier version to roll back to' : `version ${version} does not exist`);
+      let identity: TlsIdentity;
+      try {
+        identity = loadIdentity(target);
+      } catch {
+        throw invalid(`version ${target.version} cannot be decrypted with the current master key; upload a new bundle instead`);
+      }
+      const outcome = await runValidation({
+        pem: [identity.keyPem, identity.certPem, ...identity.chainPems].join('\n'),
+        now: clock(),
+        requireIntermediate: !(identity.chainPems.length === 0 && isSelfSigned(target)),
+      });
+      if (!outcome.ok) rejectWith(outcome, context, 'certificate.rollback_rejected');
+      return mutex.run(() => {
+        activate(outcome.bundle, outcome.warnings, 'rollback', context, { action: 'certificate.rollback' });
+        return activeView();
+      });
+    },
+
+    async reset(context: ChangeContext): Promise<CertificateVersionView> {
+      const { bundle, warnings } = await createDefaultBundle();
+      return mutex.run(() => {
+        activate(bundle, warnings, 'default', context, { action: 'certificate.reset' });
+        return activeView();
+      });
+    },
+
+    /** Picks up a change another process committed (other WORKERS, a second server, the CLI). */
+    async syncFromDatabase(): Promise<boolean> {
+      if (repo.generation() === appliedGeneration) return false;
+      return mutex.run(() => {
+        const state = repo.state();
+        if (state.generation === appliedGeneration) return false;
+        const row = repo.active();
+        const current = identities.current();
+        if (row && row.fingerprint !== current?.fingerprint) {
+          const loaded = tryLoad(row);
+          if ('identity' in loaded) {
+            identities.swap(loaded.identity);
+            metrics?.swapped('sync');
+            logger.info({ event: 'certificate.synced', version: row.version, fingerprint_sha256: row.fingerprint }, 'certificate activated by another process');
+          } else {
+            logger.error({ event: 'certificate.sync_failed', version: row.version, reason: loaded.problem }, 'certificate from another process cannot be served; keeping the current one');
+          }
+        } else if (row && current && current.version !== row.version) {
+          identities.swap({ ...current, version: row.version });
+        }
+        appliedGeneration = state.generation;
+        publishMetrics();
+        return true;
+      });
+    },
+
+    health(): { status: CertificateStatus; version: number | null; not_after: string | null; fingerprint_sha256: string | null; reason?: string } {
+      const state = repo.state();
+      const row = repo.active();
+      if (!row) return { status: 'fallback', version: null, not_after: null, fingerprint_sha256: null, reason: 'no certificate is active' };
+      const notAfter = notAfterOf(row);
+      const base = { version: row.version, not_after: new Date(notAfter).toISOString(), fingerprint_sha256: row.fingerprint };
+      if (state.fallbackReason) return { status: 'fallback', ...base, reason: state.fallbackReason };
+      if (notAfter < clock()) return { status: 'expired', ...base };
+      if (notAfter - clock() < 30 * DAY_MS) return { status: 'expiring', ...base };
+      return { status: 'ok', ...base };
+    },
+
+    /** Logs once per threshold (30, 14, 7, 1 days, expired); called at boot and by a timer. */
+    checkExpiry(): void {
+      const row = repo.active();
+      if (!row) return;
+      const daysLeft = (notAfterOf(row) - clock()) / DAY_MS;
+      const threshold = daysLeft < 0 ? 0 : EXPIRY_WARNING_DAYS.filter((days) => daysLeft <= days).at(-1);
+      publishMetrics();
+      if (threshold === undefined || threshold === lastExpiryWarning) return;
+      lastExpiryWarning = threshold;
+      const fields = { event: threshold === 0 ? 'certificate.expired' : 'certificate.expiring', version: row.version, fingerprint_sha256: row.fingerprint, days_left: Math.floor(daysLeft) };
+      if (threshold === 0) logger.error(fields, 'the served certificate has EXPIRED; upload a new one');
+      else logger.warn(fields, `the served certificate expires within ${threshold} days`);
+    },
+  };
+}
+
+export type CertificateService = ReturnType<typeof createCertificateService>;

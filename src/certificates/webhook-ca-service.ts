@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import type { CertificatesRepo } from '../db/certificates-repo.js';
+import { invalid } from '../http/errors.js';
+import type { TrustStore } from '../tls/trust-store.js';
+import type { Finding } from '../validation/findings.js';
+import { validateWebhookCa } from '../validation/webhook-ca-rules.js';
+import type { ChangeContext } from './certificate-service.js';
+
+export interface WebhookCaServiceDeps {
+  repo: CertificatesRepo;
+  trustStore: TrustStore;
+  clock: () => number;
+  logger: Logger;
+}
+
+export function createWebhookCaService({ repo, trustStore, clock, logger }: WebhookCaServiceDeps) {
+  const splitStored = (pem: string | null) => (pem ? pem.split(/(?<=-----END CERTIFICATE-----)\s*/).filter((block) => block.includes('BEGIN')) : []);
+
+  return {
+    /** Re-reads the stored bundle into the live trust store (boot, and after another process changed it). */
+    reload(): void {
+      trustStore.set(splitStored(repo.webhookCa()));
+    },
+    get: (): string | null => repo.webhookCa(),
+    set(input: Uint8Array | string, context: ChangeContext): { warnings: Finding[] } {
+      const result = validateWebhookCa(input, clock());
+      if (!result.ok) {
+        logger.warn({ event: 'webhook_ca.rejected', rules: result.errors.map((e) => e.rule), actor: context.actor }, 'webhook CA bundle rejected');
+        throw invalid(result.errors.map((finding) => finding.message));
+      }
+      const pem = result.certificates.join('');
+      repo.setWebhookCa(pem, {
+        actor: context.actor,
+        clientAddress: context.address,
+        action: 'webhook_ca.set',
+        details: { certificates: result.fingerprints, warnings: result.warnings.map((w) => w.rule) },
+      });
+      trustStore.set(result.certificates);
+      logger.info({ event: 'webhook_ca.set', certificates: result.fingerprints.length, actor: context.actor }, 'webhook CA bundle replaced');
+      return { warnings: result.warnings };
+    },
+    delete(context: ChangeContext): void {
+      repo.setWebhookCa(null, { actor: context.actor, clientAddress: context.address, action: 'webhook_ca.deleted' });
+      trustStore.set([]);
+      logger.info({ event: 'webhook_ca.deleted', actor: context.actor }, 'webhook CA bundle removed');
+    },
+  };
+}
+
+export type WebhookCaService = ReturnType<typeof createWebhookCaService>;

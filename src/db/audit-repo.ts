@@ -1,0 +1,57 @@
+import { desc } from 'drizzle-orm';
+import type { Db } from './open-database.js';
+import { auditLog } from './schema.js';
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  clientAddress?: string | undefined;
+  fingerprint?: string | undefined;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditRecord {
+  id: number;
+  at: string;
+  actor: string;
+  client_address: string | null;
+  action: string;
+  fingerprint_sha256: string | null;
+  details: Record<string, unknown>;
+}
+
+export function createAuditRepo(db: Db, clock: () => number) {
+  return {
+    record(entry: AuditEntry): void {
+      db.insert(auditLog)
+        .values({
+          at: clock(),
+          actor: entry.actor,
+          action: entry.action,
+          clientAddress: entry.clientAddress ?? null,
+          fingerprint: entry.fingerprint ?? null,
+          detailsJson: JSON.stringify(entry.details ?? {}),
+        })
+        .run();
+    },
+    recent(limit: number): AuditRecord[] {
+      return db
+        .select()
+        .from(auditLog)
+        .orderBy(desc(auditLog.id))
+        .limit(limit)
+        .all()
+        .map((row) => ({
+          id: row.id,
+          at: new Date(row.at).toISOString(),
+          actor: row.actor,
+          client_address: row.clientAddress,
+          action: row.action,
+          fingerprint_sha256: row.fingerprint,
+          details: JSON.parse(row.detailsJson) as Record<string, unknown>,
+        }));
+    },
+  };
+}
+
+export type AuditRepo = ReturnType<typeof createAuditRepo>;

@@ -1,0 +1,138 @@
+import { desc, eq, sql } from 'drizzle-orm';
+import type { AuditEntry } from './audit-repo.js';
+import type { Db } from './open-database.js';
+import { auditLog, certificateVersions, serviceState } from './schema.js';
+
+export type CertificateSource = 'default' | 'upload' | 'rollback' | 'import';
+export type CertificateRow = typeof certificateVersions.$inferSelect;
+export type StateRow = typeof serviceState.$inferSelect;
+
+export interface NewVersion {
+  source: CertificateSource;
+  certPem: string;
+  chainPem: string;
+  keySealed: Buffer;
+  fingerprint: string;
+  summaryJson: string;
+  warningsJson: string;
+  createdBy: string;
+}
+
+/** Thrown inside the activation transaction when If-Match names a fingerprint that is no longer active. */
+export class PreconditionFailedError extends Error {
+  override name = 'PreconditionFailedError';
+}
+
+export function createCertificatesRepo(db: Db, clock: () => number) {
+  db.insert(serviceState).values({ id: 1, generation: 0, updatedAt: clock() }).onConflictDoNothing().run();
+
+  const state = (): StateRow => db.select().from(serviceState).where(eq(serviceState.id, 1)).get()!;
+
+  function writeAudit(tx: Pick<Db, 'insert'>, entry: AuditEntry): void {
+    tx.insert(auditLog)
+      .values({
+        at: clock(),
+        actor: entry.actor,
+        action: entry.action,
+        clientAddress: entry.clientAddress ?? null,
+        fingerprint: entry.fingerprint ?? null,
+        detailsJson: JSON.stringify(entry.details ?? {}),
+      })
+      .run();
+  }
+
+  return {
+    state,
+    generation(): number {
+      return state().generation;
+    },
+    active(): CertificateRow | undefined {
+      const { activeVersion } = state();
+      if (activeVersion === null) return undefined;
+      return db.select().from(certificateVersions).where(eq(certificateVersions.version, activeVersion)).get();
+    },
+    get(version: number): CertificateRow | undefined {
+      return db.select().from(certificateVersions).where(eq(certificateVersions.version, version)).get();
+    },
+    history(): CertificateRow[] {
+      return db.select().from(certificateVersions).orderBy(desc(certificateVersions.version)).all();
+    },
+    /**
+     * The only way a version becomes active: written, marked active, generation bumped and
+     * audited in one IMMEDIATE transaction, so every process agrees on what is served.
+     * `beforeCommit` runs inside it (the swap); if it throws, nothing is written.
+     */
+    insertAndActivate(
+      version: NewVersion,
+      audit: AuditEntry,
+      options: {
+        expectedFingerprint?: string | undefined;
+        fallbackReason?: string | null;
+        beforeCommit?: (row: CertificateRow, generation: number) => void;
+      } = {},
+    ): CertificateRow {
+      return db.transaction(
+        (tx) => {
+          const current = state();
+          if (options.expectedFingerprint !== undefined) {
+            const active =
+              current.activeVersion === null
+                ? undefined
+                : tx.select({ fingerprint: certificateVersions.fingerprint }).from(certificateVersions)
+                    .where(eq(certificateVersions.version, current.activeVersion)).get();
+            if (active?.fingerprint !== options.expectedFingerprint) throw new PreconditionFailedError();
+          }
+          const next = (tx.select({ max: sql<number | null>`max(${certificateVersions.version})` }).from(certificateVersions).get()?.max ?? 0) + 1;
+          const row = tx
+            .insert(certificateVersions)
+            .values({ ...version, version: next, createdAt: clock() })
+            .returning()
+            .get();
+          tx.update(serviceState)
+            .set({ activeVersion: next, generation: current.generation + 1, fallbackReason: options.fallbackReason ?? null, updatedAt: clock() })
+            .where(eq(serviceState.id, 1))
+            .run();
+          writeAudit(tx, { ...audit, fingerprint: version.fingerprint, details: { ...audit.details, version: next, source: version.source } });
+          options.beforeCommit?.(row, current.generation + 1);
+          return row;
+        },
+        { behavior: 'immediate' },
+      );
+    },
+    /** Boot fallback onto an existing version: activate it and remember why. */
+    activateExisting(versionNumber: number, fallbackReason: string | null, audit: AuditEntry): void {
+      db.transaction(
+        (tx) => {
+          const current = state();
+          tx.update(serviceState)
+            .set({ activeVersion: versionNumber, generation: current.generation + 1, fallbackReason, updatedAt: clock() })
+            .where(eq(serviceState.id, 1))
+            .run();
+          writeAudit(tx, audit);
+        },
+        { behavior: 'immediate' },
+      );
+    },
+    setFallbackReason(reason: string | null): void {
+      db.update(serviceState).set({ fallbackReason: reason }).where(eq(serviceState.id, 1)).run();
+    },
+    webhookCa(): string | null {
+      return state().webhookCaPem;
+    },
+    setWebhookCa(pem: string | null, audit: AuditEntry): void {
+      db.transaction(
+        (tx) => {
+          const current = state();
+          tx.update(serviceState)
+            .set({ webhookCaPem: pem, generation: current.generation + 1, updatedAt: clock() })
+            .where(eq(serviceState.id, 1))
+            .run();
+          writeAudit(tx, audit);
+        },
+        { behavior: 'immediate' },
+      );
+    },
+  };
+}
+
+export type CertificatesRepo = ReturnType<typeof createCertificatesRepo>;

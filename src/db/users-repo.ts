@@ -1,0 +1,77 @@
+import { and, eq, gt, lte, ne, sql } from 'drizzle-orm';
+import type { Db } from './open-database.js';
+import { tokens, users } from './schema.js';
+
+export type Role = 'ROLE_ADMIN' | 'ROLE_USER';
+export type UserRow = typeof users.$inferSelect;
+
+export function createUsersRepo(db: Db) {
+  return {
+    findByName(username: string): UserRow | undefined {
+      return db.select().from(users).where(eq(users.username, username)).get();
+    },
+    findById(id: number): UserRow | undefined {
+      return db.select().from(users).where(eq(users.id, id)).get();
+    },
+    insert(user: { username: string; passwordHash: string; role: Role; mustChangePassword: boolean; now: number }): UserRow | undefined {
+      return db
+        .insert(users)
+        .values({
+          username: user.username,
+          passwordHash: user.passwordHash,
+          role: user.role,
+          mustChangePassword: user.mustChangePassword,
+          createdAt: user.now,
+          updatedAt: user.now,
+        })
+        .onConflictDoNothing()
+        .returning()
+        .get();
+    },
+    /** Sets the password and revokes every token of the user except `keepTokenHash`. */
+    setPassword(id: number, passwordHash: string, mustChangePassword: boolean, now: number, keepTokenHash?: string): void {
+      db.transaction((tx) => {
+        tx.update(users).set({ passwordHash, mustChangePassword, updatedAt: now }).where(eq(users.id, id)).run();
+        const revoke = keepTokenHash
+          ? and(eq(tokens.userId, id), ne(tokens.tokenHash, keepTokenHash))
+          : eq(tokens.userId, id);
+        tx.delete(tokens).where(revoke).run();
+      });
+    },
+    delete(id: number): boolean {
+      return db.delete(users).where(eq(users.id, id)).run().changes > 0;
+    },
+    count(): number {
+      return db.select({ n: sql<number>`count(*)` }).from(users).get()?.n ?? 0;
+    },
+  };
+}
+
+export function createTokensRepo(db: Db) {
+  return {
+    insert(token: { tokenHash: string; userId: number; now: number; expiresAt: number }): void {
+      db.insert(tokens)
+        .values({ tokenHash: token.tokenHash, userId: token.userId, createdAt: token.now, expiresAt: token.expiresAt })
+        .run();
+    },
+    /** The user behind a live token, or undefined. */
+    findUser(tokenHash: string, now: number): UserRow | undefined {
+      const row = db
+        .select({ user: users })
+        .from(tokens)
+        .innerJoin(users, eq(tokens.userId, users.id))
+        .where(and(eq(tokens.tokenHash, tokenHash), gt(tokens.expiresAt, now)))
+        .get();
+      return row?.user;
+    },
+    revoke(tokenHash: string): void {
+      db.delete(tokens).where(eq(tokens.tokenHash, tokenHash)).run();
+    },
+    purgeExpired(now: number): void {
+      db.delete(tokens).where(lte(tokens.expiresAt, now)).run();
+    },
+  };
+}
+
+export type UsersRepo = ReturnType<typeof createUsersRepo>;
+export type TokensRepo = ReturnType<typeof createTokensRepo>;

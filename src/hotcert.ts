@@ -1,0 +1,176 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { createApp } from './app.js';
+import { createCertificateService } from './certificates/certificate-service.js';
+import { createWebhookCaService } from './certificates/webhook-ca-service.js';
+import type { Config } from './config.js';
+import { createAuditRepo } from './db/audit-repo.js';
+import { createCertificatesRepo } from './db/certificates-repo.js';
+import { openDatabase, type Db } from './db/open-database.js';
+import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
+import { createMetrics } from './observability/metrics.js';
+import { loadMasterKey } from './secrets/master-key.js';
+import { createIdentitySwitch } from './tls/identity-switch.js';
+import { startServer, type RunningServer } from './tls/https-server.js';
+import { createTrustStore } from './tls/trust-store.js';
+import { createLoginThrottle } from './users/login-throttle.js';
+import { createUserService } from './users/user-service.js';
+import { createValidationPool } from './workers/validation-pool.js';
+import validateInThread, { type ValidateTask } from './workers/validate-worker.js';
+
+export class DataDirError extends Error {
+  override name = 'DataDirError';
+}
+
+export interface Services {
+  db: Db;
+  users: ReturnType<typeof createUserService>;
+  certificates: ReturnType<typeof createCertificateService>;
+  webhookCa: ReturnType<typeof createWebhookCaService>;
+  audit: ReturnType<typeof createAuditRepo>;
+  metrics: ReturnType<typeof createMetrics>;
+  identities: ReturnType<typeof createIdentitySwitch>;
+  trustStore: ReturnType<typeof createTrustStore>;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  logger: Logger;
+  clock?: () => number;
+  /** 'pool' for the server, 'inline' for the CLI (validation in this thread). */
+  validation: 'pool' | 'inline';
+  workerFile?: string;
+  taskTimeoutMs?: number;
+  maxQueue?: number;
+  processMetrics?: boolean;
+}
+
+/** Opens the data directory with a one-line error instead of a stack. */
+export function prepareDataDir(dataDir: string): string {
+  const resolved = path.resolve(dataDir);
+  try {
+    mkdirSync(resolved, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new DataDirError(`DATA_DIR ${resolved} cannot be created: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  return resolved;
+}
+
+/** Wires every service on one data directory. Used by the server and by the CLI. */
+export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, options: ServiceOptions): Services {
+  const clock = options.clock ?? Date.now;
+  const dataDir = prepareDataDir(config.dataDir);
+  let masterKey: Buffer;
+  let db: Db;
+  try {
+    masterKey = loadMasterKey(dataDir, config.masterKey);
+    db = openDatabase(path.join(dataDir, 'hotcert.db'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EROFS' || code === 'ENOENT' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
+      throw new DataDirError(`DATA_DIR ${dataDir} is not writable (${code})`);
+    }
+    throw error;
+  }
+  const pool =
+    options.validation === 'pool'
+      ? createValidationPool({ filename: options.workerFile, taskTimeoutMs: options.taskTimeoutMs, maxQueue: options.maxQueue })
+      : undefined;
+  const metrics = createMetrics({ processMetrics: options.processMetrics });
+  const audit = createAuditRepo(db, clock);
+  const repo = createCertificatesRepo(db, clock);
+  const identities = createIdentitySwitch();
+  const trustStore = createTrustStore();
+  const validate = pool
+    ? (task: ValidateTask) => {
+        metrics.queueDepth(pool.queueSize());
+        return pool.validate(task);
+      }
+    : (task: ValidateTask) => validateInThread(task);
+  const users = createUserService({
+    users: createUsersRepo(db),
+    tokens: createTokensRepo(db),
+    audit,
+    throttle: createLoginThrottle({ clock }),
+    clock,
+  });
+  const certificates = createCertificateService({ repo, audit, identities, validate, masterKey, clock, logger: options.logger, metrics });
+  const webhookCa = createWebhookCaService({ repo, trustStore, clock, logger: options.logger });
+  return {
+    db,
+    users,
+    certificates,
+    webhookCa,
+    audit,
+    metrics,
+    identities,
+    trustStore,
+    async close() {
+      await pool?.close();
+      db.$client.close();
+    },
+  };
+}
+
+export interface Hotcert {
+  services: Services;
+  listener: RunningServer;
+  port: number;
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
+  /** How often to look for changes made by other processes. */
+  syncIntervalMs?: number;
+  expiryCheckIntervalMs?: number;
+}
+
+/** Boot rules of SPEC §5, then listen. */
+export async function startHotcert(config: Config, options: StartOptions): Promise<Hotcert> {
+  const { logger } = options;
+  const services = openServices(config, { ...options, validation: 'pool' });
+  const { users, certificates, webhookCa, identities } = services;
+  await users.ensureDefaultAdmin();
+  const boot = await certificates.bootstrap();
+  webhookCa.reload();
+
+  const app = createApp({ ...services, logger, config });
+  const listener = await startServer({ fetch: app.fetch, identities, host: config.host, port: config.port, logger });
+
+  const syncTimer = setInterval(() => {
+    certificates
+      .syncFromDatabase()
+      .then((changed) => changed && webhookCa.reload())
+      .catch((error: unknown) => logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'sync from database failed'));
+  }, options.syncIntervalMs ?? 200);
+  syncTimer.unref();
+  const expiryTimer = setInterval(() => certificates.checkExpiry(), options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
+  expiryTimer.unref();
+
+  const health = certificates.health();
+  logger.info(
+    {
+      event: 'listening',
+      port: listener.port,
+      host: config.host ?? '0.0.0.0',
+      fingerprint_sha256: health.fingerprint_sha256,
+      version: health.version,
+      certificate_status: health.status,
+      ...(boot.fallbackReason ? { fallback_reason: boot.fallbackReason } : {}),
+    },
+    'hotcert listening',
+  );
+
+  return {
+    services,
+    listener,
+    port: listener.port,
+    async close(graceMs) {
+      clearInterval(syncTimer);
+      clearInterval(expiryTimer);
+      await listener.close(graceMs);
+      await services.close();
+    },
+  };
+}

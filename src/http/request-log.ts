@@ -1,0 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.js';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    requestId: string;
+  }
+}
+
+/** One log line per request: id, route, status, duration, user. Never a body or an Authorization header. */
+export function requestLog({ logger, metrics }: { logger: Logger; metrics?: Metrics | undefined }): MiddlewareHandler {
+  return async function requestLogMiddleware(c, next) {
+    const started = performance.now();
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', requestId);
+    await next();
+    c.header('X-Request-Id', requestId);
+    const route = routePath(c, -1);
+    metrics?.request(c.req.method, route, c.res.status);
+    logger.info(
+      {
+        event: 'http.request',
+        request_id: requestId,
+        method: c.req.method,
+        route,
+        status: c.res.status,
+        duration_ms: Math.round((performance.now() - started) * 100) / 100,
+        user: c.get('user')?.username,
+      },
+      'request',
+    );
+  };
+}
+
+/** Response hygiene on every answer. */
+export function securityHeaders(): MiddlewareHandler {
+  return async function securityHeadersMiddleware(c, next) {
+    await next();
+    c.header('Strict-Transport-Security', 'max-age=31536000');
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Cache-Control', 'no-store');
+    c.res.headers.delete('X-Powered-By');
+  };
+}

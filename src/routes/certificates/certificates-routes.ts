@@ -1,0 +1,67 @@
+import { Hono, type Context } from 'hono';
+import type { CertificateService } from '../../certificates/certificate-service.js';
+import { requireAuth } from '../../http/auth.js';
+import { clientAddress } from '../../http/client-address.js';
+import { invalid } from '../../http/errors.js';
+import { pemBody, readPem } from '../../http/pem-body.js';
+import { readJsonObject } from '../../http/read-json.js';
+import { reply } from '../../http/respond.js';
+import type { UserService } from '../../users/user-service.js';
+
+export interface CertificatesRoutesDeps {
+  users: UserService;
+  certificates: CertificateService;
+  maxUploadBytes: number;
+}
+
+export function certificatesRoutes({ users, certificates, maxUploadBytes }: CertificatesRoutesDeps) {
+  const app = new Hono();
+  const anyUser = requireAuth({ users });
+  const admin = requireAuth({ users, adminOnly: true });
+  const context = (c: Context) => ({
+    actor: c.var.user!.username,
+    address: clientAddress(c),
+    ifMatch: c.req.header('if-match'),
+  });
+
+  app.get('/', anyUser, (c) => reply(c, { certificates: [certificates.active()] }));
+
+  app.get('/history', anyUser, (c) => reply(c, { certificates: certificates.history() }));
+
+  // Kept from the WhatsApp API: 404 with an empty body when there is nothing to return.
+  app.get('/ca', anyUser, (c) => {
+    const pem = certificates.intermediatesPem();
+    if (pem === null) return c.body(null, 404);
+    return c.text(pem, 200, { 'Content-Type': 'text/plain; charset=utf-8' });
+  });
+
+  app.post('/', admin, ...pemBody(maxUploadBytes), async (c) => {
+    const pem = await readPem(c);
+    const dryRun = c.req.query('dry_run') === 'true';
+    const result = await certificates.upload(pem, context(c), { dryRun });
+    if ('report' in result) return reply(c, { report: result.report });
+    if (result.timings) {
+      const t = result.timings;
+      c.header('Server-Timing', `validate;dur=${t.validateMs.toFixed(2)}, canary;dur=${t.canaryMs.toFixed(2)}, pool;dur=${t.poolMs.toFixed(2)}, commit;dur=${t.commitMs.toFixed(2)}, total;dur=${t.totalMs.toFixed(2)}`);
+    }
+    c.header('ETag', `"${result.view.fingerprint_sha256}"`);
+    return c.json(null, 201);
+  });
+
+  app.post('/rollback', admin, async (c) => {
+    const body = await readJsonObject(c);
+    const version = body.version;
+    if (version !== undefined && (typeof version !== 'number' || !Number.isInteger(version) || version < 1)) {
+      throw invalid('version must be a positive whole number');
+    }
+    const view = await certificates.rollback(version, context(c));
+    return reply(c, { certificates: [view] });
+  });
+
+  app.delete('/', admin, async (c) => {
+    await certificates.reset(context(c));
+    return c.json(null, 200);
+  });
+
+  return app;
+}

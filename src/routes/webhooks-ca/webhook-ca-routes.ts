@@ -1,0 +1,30 @@
+import { Hono } from 'hono';
+import type { WebhookCaService } from '../../certificates/webhook-ca-service.js';
+import { requireAuth } from '../../http/auth.js';
+import { clientAddress } from '../../http/client-address.js';
+import { pemBody, readPem } from '../../http/pem-body.js';
+import type { UserService } from '../../users/user-service.js';
+
+export function webhookCaRoutes({ users, webhookCa, maxUploadBytes }: { users: UserService; webhookCa: WebhookCaService; maxUploadBytes: number }) {
+  const app = new Hono();
+  const admin = requireAuth({ users, adminOnly: true });
+
+  app.get('/', admin, (c) => {
+    const pem = webhookCa.get();
+    if (pem === null) return c.body(null, 404);
+    return c.text(pem, 200, { 'Content-Type': 'text/plain; charset=utf-8' });
+  });
+
+  app.post('/', admin, ...pemBody(maxUploadBytes), async (c) => {
+    const bytes = await readPem(c);
+    webhookCa.set(bytes, { actor: c.var.user!.username, address: clientAddress(c) });
+    return c.json(null, 201);
+  });
+
+  app.delete('/', admin, (c) => {
+    webhookCa.delete({ actor: c.var.user!.username, address: clientAddress(c) });
+    return c.json(null, 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,63 @@
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { Logger } from 'pino';
+import type { IdentitySwitch } from './identity-switch.js';
+
+export interface ListenOptions {
+  fetch: (request: Request, env: unknown) => Response | Promise<Response>;
+  identities: IdentitySwitch;
+  host?: string | undefined;
+  port: number;
+  logger: Logger;
+  /** A client gets this long to send its headers, and the whole request (slow-loris guard). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  server: https.Server;
+  port: number;
+  /** Stops accepting, lets in-flight requests finish (bounded), then drops what is left. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Listening only; what to answer is createApp's job. */
+export function startServer(options: ListenOptions): Promise<RunningServer> {
+  const listener = getRequestListener(options.fetch as Parameters<typeof getRequestListener>[0]);
+  const server = https.createServer(
+    {
+      ...options.identities.serverOptions(),
+      headersTimeout: options.headersTimeoutMs ?? 10_000,
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      keepAliveTimeout: 5_000,
+    },
+    listener,
+  );
+  options.identities.attach(server);
+  server.on('tlsClientError', (error) => {
+    options.logger.debug({ event: 'tls.client_error', code: (error as NodeJS.ErrnoException).code }, 'TLS handshake failed');
+  });
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      const port = (server.address() as AddressInfo).port;
+      resolve({
+        server,
+        port,
+        close: (graceMs = 10_000) =>
+          new Promise<void>((done) => {
+            const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+            timer.unref();
+            server.close(() => {
+              clearTimeout(timer);
+              done();
+            });
+            server.closeIdleConnections();
+          }),
+      });
+    });
+  });
+}

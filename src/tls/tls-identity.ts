@@ -1,0 +1,47 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import tls from 'node:tls';
+
+/** What a listener needs to serve one certificate version. Lives only in memory, never logged. */
+export interface TlsIdentity {
+  version: number;
+  fingerprint: string;
+  keyPem: string;
+  certPem: string;
+  chainPems: string[];
+}
+
+export const baseTlsOptions = { minVersion: 'TLSv1.2' } as const satisfies tls.SecureContextOptions;
+
+export function contextOptions(identity: Pick<TlsIdentity, 'keyPem' | 'certPem' | 'chainPems'>): tls.SecureContextOptions {
+  return { ...baseTlsOptions, key: identity.keyPem, cert: [identity.certPem, ...identity.chainPems].join('\n') };
+}
+
+/**
+ * Boot-time check that a stored version can still be served: parses, key matches, OpenSSL loads it.
+ * Deliberately ignores validity dates: an expired certificate is still the operator's identity.
+ * Returns the reason it cannot be used, or null.
+ */
+export function identityProblem(identity: Pick<TlsIdentity, 'keyPem' | 'certPem' | 'chainPems' | 'fingerprint'>): string | null {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(identity.certPem);
+    for (const pem of identity.chainPems) new X509Certificate(pem);
+  } catch {
+    return 'the stored certificate cannot be parsed';
+  }
+  if (cert.fingerprint256.replaceAll(':', '').toLowerCase() !== identity.fingerprint) {
+    return 'the stored certificate does not match its recorded fingerprint';
+  }
+  try {
+    const key = createPrivateKey(identity.keyPem);
+    if (!cert.checkPrivateKey(key)) return 'the stored private key does not match the certificate';
+  } catch {
+    return 'the stored private key cannot be parsed';
+  }
+  try {
+    tls.createSecureContext(contextOptions(identity));
+  } catch {
+    return 'OpenSSL refuses the stored key and certificate';
+  }
+  return null;
+}

@@ -1,0 +1,167 @@
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import type { AuditRepo } from '../db/audit-repo.js';
+import type { Role, TokensRepo, UserRow, UsersRepo } from '../db/users-repo.js';
+import { ApiError, forbidden, invalid, missing, notFound, tooMany, unauthorized } from '../http/errors.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { decoyHash, hashPassword, verifyPassword } from './password-hash.js';
+import { describePasswordProblems, passwordProblems } from './password-policy.js';
+
+export const DEFAULT_ADMIN = 'admin';
+export const DEFAULT_ADMIN_PASSWORD = 'secret';
+export const TOKEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
+export interface AuthenticatedUser {
+  id: number;
+  username: string;
+  role: Role;
+  tokenHash: string;
+}
+
+export interface UserServiceDeps {
+  users: UsersRepo;
+  tokens: TokensRepo;
+  audit: AuditRepo;
+  throttle: LoginThrottle;
+  clock: () => number;
+}
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** "2026-12-05 10:00:00+00:00", the WhatsApp API's expires_after format. */
+export function formatExpiry(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '+00:00');
+}
+
+export function createUserService({ users, tokens, audit, throttle, clock }: UserServiceDeps) {
+  async function issueToken(user: UserRow) {
+    const token = randomBytes(32).toString('base64url');
+    const now = clock();
+    const expiresAt = now + TOKEN_TTL_MS;
+    tokens.insert({ tokenHash: hashToken(token), userId: user.id, now, expiresAt });
+    return { token, expiresAt, tokenHash: hashToken(token) };
+  }
+
+  function requireGoodPassword(password: unknown, field: string): string {
+    if (password === undefined || password === null) throw missing(`${field} is required`);
+    if (typeof password !== 'string') throw invalid(`${field} must be a string`);
+    const problems = passwordProblems(password);
+    if (problems.length > 0) throw invalid(`${field}: ${describePasswordProblems(problems)}`);
+    return password;
+  }
+
+  return {
+    /** Creates admin/secret (must change password) when no admin exists yet. */
+    async ensureDefaultAdmin(): Promise<void> {
+      if (users.findByName(DEFAULT_ADMIN)) return;
+      const inserted = users.insert({
+        username: DEFAULT_ADMIN,
+        passwordHash: await hashPassword(DEFAULT_ADMIN_PASSWORD),
+        role: 'ROLE_ADMIN',
+        mustChangePassword: true,
+        now: clock(),
+      });
+      if (inserted) audit.record({ actor: 'system', action: 'user.created', details: { username: DEFAULT_ADMIN } });
+    },
+
+    async login(credentials: { username: string; password: string }, newPassword: unknown, address: string) {
+      const wait = throttle.retryAfter(credentials.username, address);
+      if (wait > 0) throw tooMany('too many failed logins; wait before trying again', wait);
+      const user = users.findByName(credentials.username);
+      const ok = await verifyPassword(credentials.password, user?.passwordHash ?? decoyHash);
+      if (!user || !ok) {
+        throttle.fail(credentials.username, address);
+        throw unauthorized('invalid username or password');
+      }
+      throttle.succeed(credentials.username);
+      let changed = false;
+      if (newPassword !== undefined) {
+        const next = requireGoodPassword(newPassword, 'new_password');
+        if (next === credentials.password) throw invalid('new_password must differ from the current password');
+        users.setPassword(user.id, await hashPassword(next), false, clock());
+        changed = true;
+      } else if (user.mustChangePassword) {
+        throw new ApiError(400, 'passwordChangeRequired', 'this password must be changed: log in again with {"new_password": "..."} in the body');
+      }
+      const issued = await issueToken(user);
+      audit.record({
+        actor: user.username,
+        action: changed ? 'user.password_changed' : 'user.login',
+        clientAddress: address,
+        details: {},
+      });
+      return { token: issued.token, expiresAfter: formatExpiry(issued.expiresAt) };
+    },
+
+    authenticate(token: string): AuthenticatedUser | undefined {
+      const tokenHash = hashToken(token);
+      const user = tokens.findUser(tokenHash, clock());
+      return user && { id: user.id, username: user.username, role: user.role, tokenHash };
+    },
+
+    logout(user: AuthenticatedUser, address: string): void {
+      tokens.revoke(user.tokenHash);
+      audit.record({ actor: user.username, action: 'user.logout', clientAddress: address });
+    },
+
+    async create(actor: AuthenticatedUser, body: { username?: unknown; password?: unknown }, address: string) {
+      if (actor.role !== 'ROLE_ADMIN') throw forbidden('only an admin can create users');
+      if (body.username === undefined || body.username === null) throw missing('username is required');
+      if (typeof body.username !== 'string' || body.username.length < 4 || body.username.length > 32) {
+        throw invalid('username must be a string of 4 to 32 characters');
+      }
+      if (!/^[\x21-\x7e]+$/.test(body.username)) throw invalid('username may hold printable ASCII characters only, no spaces');
+      const password = requireGoodPassword(body.password, 'password');
+      const inserted = users.insert({
+        username: body.username,
+        passwordHash: await hashPassword(password),
+        role: 'ROLE_USER',
+        mustChangePassword: false,
+        now: clock(),
+      });
+      if (!inserted) throw new ApiError(409, 'alreadyExists', `user ${body.username} already exists`);
+      audit.record({ actor: actor.username, action: 'user.created', clientAddress: address, details: { username: inserted.username } });
+      return { username: inserted.username };
+    },
+
+    get(actor: AuthenticatedUser, username: string) {
+      if (actor.role !== 'ROLE_ADMIN' && actor.username !== username) throw forbidden('you may only read your own user');
+      const user = users.findByName(username);
+      if (!user) throw notFound(`user ${username} does not exist`);
+      return { username: user.username, ROLES: user.role };
+    },
+
+    async update(actor: AuthenticatedUser, username: string, body: { password?: unknown }, address: string) {
+      if (actor.role !== 'ROLE_ADMIN' && actor.username !== username) throw forbidden('you may only change your own user');
+      const user = users.findByName(username);
+      if (!user) throw notFound(`user ${username} does not exist`);
+      const password = requireGoodPassword(body.password, 'password');
+      const keep = actor.id === user.id ? actor.tokenHash : undefined;
+      users.setPassword(user.id, await hashPassword(password), false, clock(), keep);
+      audit.record({ actor: actor.username, action: 'user.password_changed', clientAddress: address, details: { username } });
+      return { username: user.username };
+    },
+
+    delete(actor: AuthenticatedUser, username: string, address: string): void {
+      if (actor.role !== 'ROLE_ADMIN') throw forbidden('only an admin can delete users');
+      if (username === DEFAULT_ADMIN) throw invalid('the admin user cannot be deleted');
+      const user = users.findByName(username);
+      if (!user) throw notFound(`user ${username} does not exist`);
+      users.delete(user.id);
+      audit.record({ actor: actor.username, action: 'user.deleted', clientAddress: address, details: { username } });
+    },
+
+    /** CLI recovery: a one-time admin password that must be changed at the next login. */
+    async resetAdminPassword(): Promise<string> {
+      const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789';
+      const body = Array.from({ length: 16 }, () => alphabet[randomInt(alphabet.length)]).join('');
+      const password = `${body}-7aA`;
+      await this.ensureDefaultAdmin();
+      const admin = users.findByName(DEFAULT_ADMIN)!;
+      users.setPassword(admin.id, await hashPassword(password), true, clock());
+      audit.record({ actor: 'cli', action: 'user.password_reset', details: { username: DEFAULT_ADMIN } });
+      return password;
+    },
+  };
+}
+
+export type UserService = ReturnType<typeof createUserService>;

@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { ValidateOutcome, ValidateTask } from './validate-worker.js';
+
+export interface ValidationPoolOptions {
+  /** The compiled worker file; defaults to dist/src/workers/validate-worker.js (tests run from src/). */
+  filename?: string;
+  maxThreads?: number;
+  maxQueue?: number;
+  taskTimeoutMs?: number;
+}
+
+export class PoolSaturatedError extends Error {
+  override name = 'PoolSaturatedError';
+}
+
+export class ValidationTimeoutError extends Error {
+  override name = 'ValidationTimeoutError';
+}
+
+/** Node cannot run a .ts worker, so from src/ we point at the build output (npm test builds first). */
+export function defaultWorkerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return path.join(path.dirname(here), 'validate-worker.js');
+  const root = path.resolve(path.dirname(here), '..', '..');
+  const built = path.join(root, 'dist', 'src', 'workers', 'validate-worker.js');
+  if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
+  return built;
+}
+
+export function createValidationPool(options: ValidationPoolOptions = {}) {
+  const taskTimeoutMs = options.taskTimeoutMs ?? 5000;
+  const pool = new Piscina<ValidateTask, ValidateOutcome>({
+    filename: options.filename ?? defaultWorkerFile(),
+    minThreads: 1,
+    maxThreads: options.maxThreads ?? Math.max(1, os.availableParallelism()),
+    maxQueue: options.maxQueue ?? 64,
+    idleTimeout: 60_000,
+  });
+
+  return {
+    async validate(task: ValidateTask): Promise<ValidateOutcome> {
+      if (pool.queueSize >= pool.options.maxQueue) throw new PoolSaturatedError('validation queue is full');
+      const signal = AbortSignal.timeout(taskTimeoutMs);
+      try {
+        return await pool.run(task, { signal });
+      } catch (error) {
+        if (signal.aborted) throw new ValidationTimeoutError(`validation took longer than ${taskTimeoutMs / 1000} s`);
+        if (error instanceof Error && /queue is at limit/i.test(error.message)) throw new PoolSaturatedError('validation queue is full');
+        throw error;
+      }
+    },
+    queueSize: () => pool.queueSize,
+    threads: () => pool.threads.length,
+    close: () => pool.close({ force: true }),
+  };
+}
+
+export type ValidationPool = ReturnType<typeof createValidationPool>;

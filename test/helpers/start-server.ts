@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config.js';
+import { startHotcert, type Hotcert, type StartOptions } from '../../src/hotcert.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { basic, bearer, request, type HttpsResponse, type RequestOptions } from './https-client.js';
+
+export const ADMIN_PASSWORD = 'Adm1n-Passw0rd!';
+
+export interface TestServer {
+  hotcert: Hotcert;
+  port: number;
+  dataDir: string;
+  logs: string[];
+  clock: { now: number; advance(ms: number): void };
+  request(method: string, path: string, options?: RequestOptions): Promise<HttpsResponse>;
+  /** Logs in as admin (changing the default password on first use) and returns the token. */
+  adminToken(): Promise<string>;
+  upload(pem: string | Buffer, token: string, headers?: Record<string, string>, query?: string): Promise<HttpsResponse>;
+  restart(): Promise<void>;
+  close(options?: { keepData?: boolean }): Promise<void>;
+}
+
+/** hotcert in this process on 127.0.0.1:0 with a fresh data directory and a controllable clock. */
+export async function startTestServer(
+  options: { env?: Record<string, string>; dataDir?: string; start?: Partial<StartOptions> } = {},
+): Promise<TestServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'hotcert-test-'));
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const offset = { ms: 0 };
+  const clock = { get now() { return Date.now() + offset.ms; }, advance: (ms: number) => (offset.ms += ms) };
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...options.env });
+  const logger = createLogger(config.logLevel, sink);
+  const boot = () => startHotcert(config, { logger, clock: () => clock.now, processMetrics: false, syncIntervalMs: 100, ...options.start });
+  let hotcert = await boot();
+  let token: string | undefined;
+
+  const server: TestServer = {
+    get hotcert() { return hotcert; },
+    get port() { return hotcert.port; },
+    dataDir,
+    logs,
+    clock,
+    request: (method, p, requestOptions) => request(hotcert.port, method, p, requestOptions),
+    async adminToken() {
+      if (token) {
+        const check = await server.request('GET', '/v1/certificates/external', { headers: bearer(token) });
+        if (check.status === 200) return token;
+      }
+      let res = await server.request('POST', '/v1/users/login', { headers: { Authorization: basic('admin', ADMIN_PASSWORD) } });
+      if (res.status === 401) {
+        res = await server.request('POST', '/v1/users/login', {
+          headers: { Authorization: basic('admin', 'secret'), 'Content-Type': 'application/json' },
+          body: JSON.stringify({ new_password: ADMIN_PASSWORD }),
+        });
+      }
+      if (res.status !== 200) throw new Error(`admin login failed: ${res.status} ${res.text}`);
+      token = res.json.users[0].token as string;
+      return token;
+    },
+    upload: (pem, t, headers = {}, query = '') =>
+      server.request('POST', `/v1/certificates/external${query}`, {
+        headers: { ...bearer(t), 'Content-Type': 'text/plain', ...headers },
+        body: pem,
+      }),
+    async restart() {
+      const port = hotcert.port;
+      await hotcert.close(1000);
+      hotcert = await startHotcert({ ...config, port }, { logger, clock: () => clock.now, processMetrics: false, syncIntervalMs: 100, ...options.start });
+      token = undefined;
+    },
+    async close({ keepData = false } = {}) {
+      await hotcert.close(1000);
+      if (!keepData && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
