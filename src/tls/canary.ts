@@ -1,0 +1,67 @@
+import { X509Certificate } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import tls from 'node:tls';
+import { finding, type Finding } from '../validation/findings.js';
+
+/** SPEC rule 8: proves with a real handshake on 127.0.0.1 that Node's TLS can serve the bundle. */
+export const CANARY_TIMEOUT_MS = 3000;
+
+export interface CanaryBundle {
+  keyPem: string;
+  certPem: string;
+  chainPems: string[];
+}
+
+const FIX = 'check that the private key belongs to the server certificate and that the chain is complete, then upload again';
+
+/** Error codes and OpenSSL reasons are safe to show; free text could quote input, so it is never shown. */
+function reason(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[A-Z0-9_]{1,80}$/.test(code)) return code;
+  const opensslReason = (error as { reason?: unknown } | null)?.reason;
+  if (typeof opensslReason === 'string' && /^[A-Za-z0-9 _-]{1,80}$/.test(opensslReason)) return opensslReason;
+  return 'unknown error';
+}
+
+function failed(why: string): Finding {
+  return finding('canary-handshake', `a test TLS handshake with the new certificate failed (${why}); ${FIX}`);
+}
+
+/** Resolves null when a client completes a handshake and sees the leaf certificate; a Finding otherwise. Never rejects. */
+export async function canaryHandshake(bundle: CanaryBundle, timeoutMs: number = CANARY_TIMEOUT_MS): Promise<Finding | null> {
+  let expected: string;
+  let context: tls.SecureContext;
+  try {
+    expected = new X509Certificate(bundle.certPem).fingerprint256;
+    context = tls.createSecureContext({ key: bundle.keyPem, cert: [bundle.certPem, ...bundle.chainPems].join('\n') });
+  } catch (error) {
+    return finding('canary-handshake', `Node's TLS refused the key and certificate (${reason(error)}); ${FIX}`);
+  }
+
+  return new Promise<Finding | null>((resolve) => {
+    let socket: tls.TLSSocket | undefined;
+    let settled = false;
+    const server = tls.createServer({ SNICallback: (_name, callback) => callback(null, context) });
+    const finish = (result: Finding | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket?.destroy();
+      server.close();
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish(failed(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    server.on('tlsClientError', () => undefined);
+    server.on('secureConnection', (serverSide) => serverSide.on('error', () => undefined));
+    server.on('error', (error) => finish(failed(reason(error))));
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false });
+      socket.on('error', (error) => finish(failed(reason(error))));
+      socket.on('secureConnect', () => {
+        const seen = socket?.getPeerCertificate().fingerprint256;
+        finish(seen === expected ? null : failed('the server presented a different certificate'));
+      });
+    });
+  });
+}

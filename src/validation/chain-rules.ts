@@ -1,0 +1,141 @@
+import type { KeyObject } from 'node:crypto';
+import { formatName } from './describe-certificate.js';
+import { finding, type Finding } from './findings.js';
+import { isSelfSigned, issuedBy, type ParsedCertificate } from './parse-certificates.js';
+
+/** SPEC rules 3 and 4: which certificate is the server's, and the one chain above it. */
+export const DOCUMENTED_ORDER = 'private key, server certificate, then intermediates from the leaf upwards';
+
+export interface ServerCertificateResult {
+  leaf?: ParsedCertificate;
+  /** Other certificates the key matches (already reported): not chain candidates. */
+  alsoMatching: ParsedCertificate[];
+  errors: Finding[];
+}
+
+/** Rule 3: the key matches exactly one certificate. Without a usable key, guesses the leaf so other rules still report. */
+export function findServerCertificate(certs: ParsedCertificate[], key: KeyObject | undefined, keyBlock: number | undefined): ServerCertificateResult {
+  if (certs.length === 0) return { alsoMatching: [], errors: [] };
+  if (!key) return { leaf: guessLeaf(certs), alsoMatching: [], errors: [] };
+  const matches = certs.filter((c) => {
+    try {
+      return c.x509.checkPrivateKey(key);
+    } catch {
+      return false;
+    }
+  });
+  const keyName = keyBlock === undefined ? 'the private key' : `the private key (block ${keyBlock})`;
+  if (matches.length === 0) {
+    return {
+      alsoMatching: [],
+      errors: [finding('key-mismatch', `${keyName} belongs to none of the certificates; upload the key together with the server certificate that was issued for it`, keyBlock)],
+    };
+  }
+  if (matches.length > 1) {
+    const list = matches.map((c) => c.label).join(', ');
+    return {
+      leaf: matches[0],
+      alsoMatching: matches.slice(1),
+      errors: [finding('key-ambiguous', `${keyName} matches ${matches.length} different certificates (${list}); keep only the current server certificate`, matches[1]!.block)],
+    };
+  }
+  return { leaf: matches[0], alsoMatching: [], errors: [] };
+}
+
+/** basicConstraints CA:TRUE, read directly: node's `x509.ca` is also false when key usage lacks keyCertSign. */
+export function isCa(cert: ParsedCertificate): boolean {
+  return cert.details.basicConstraints?.ca === true;
+}
+
+function guessLeaf(certs: ParsedCertificate[]): ParsedCertificate {
+  const issuesNothing = certs.filter((c) => !certs.some((other) => other !== c && issuedBy(other, c)));
+  return issuesNothing.find((c) => !isCa(c)) ?? issuesNothing[0] ?? certs[0]!;
+}
+
+export interface ChainResult {
+  /** Leaf first, then each issuer; may end with a self-signed root. */
+  chain: ParsedCertificate[];
+  /** The self-signed root at the top, when there is one above the leaf: not served. */
+  root?: ParsedCertificate;
+  errors: Finding[];
+  warnings: Finding[];
+}
+
+/** Rule 4: builds the single chain above the leaf; anything left over is an error. */
+export function buildChain(leaf: ParsedCertificate, certs: ParsedCertificate[], requireIntermediate: boolean): ChainResult {
+  const errors: Finding[] = [];
+  const warnings: Finding[] = [];
+  const chain = [leaf];
+  let remaining = certs.filter((c) => c !== leaf);
+  let current = leaf;
+  while (!isSelfSigned(current)) {
+    const top = current;
+    const candidates = remaining.filter((c) => issuedBy(top, c));
+    if (candidates.length === 0) {
+      const earlier = chain.find((c) => c !== top && issuedBy(top, c));
+      if (earlier) {
+        errors.push(finding('chain-loop', `${top.label} was issued by ${earlier.label}, which is already lower in the chain, so the chain loops; remove the cross-signed certificate that closes the loop`, top.block));
+      }
+      break;
+    }
+    const next = candidates.find((c) => !isSelfSigned(c)) ?? candidates[0]!;
+    chain.push(next);
+    remaining = remaining.filter((c) => c !== next);
+    current = next;
+  }
+
+  const top = chain[chain.length - 1]!;
+  const root = chain.length > 1 && isSelfSigned(top) ? top : undefined;
+  for (const cert of remaining) {
+    errors.push(finding('chain-unrelated', `${cert.label} is not part of the chain above the server certificate ${leaf.label} (it issued none of its certificates); remove it, or add the missing intermediate that links it`, cert.block));
+  }
+  const served = chain.length - 1 - (root ? 1 : 0);
+  if (requireIntermediate && served === 0) errors.push(missingIntermediate(leaf, root));
+  else if (chain.length === 1 && remaining.length > 0 && !isSelfSigned(leaf)) errors.push(missingIntermediate(leaf, undefined));
+  if (root) {
+    warnings.push(finding('root-dropped', `${root.label} is a self-signed root certificate and is not served (clients must already trust it); nothing to fix`, root.block));
+  }
+  errors.push(...checkIssuers(chain));
+  return root ? { chain, root, errors, warnings } : { chain, errors, warnings };
+}
+
+function missingIntermediate(leaf: ParsedCertificate, root: ParsedCertificate | undefined): Finding {
+  const fix = 'add the intermediate certificate(s) from your CA after the server certificate';
+  if (root) {
+    return finding('chain-missing-intermediate', `the server certificate ${leaf.label} was issued directly by the self-signed root ${root.label}, so the chain has no intermediate; at least one intermediate is required, so ${fix}`, leaf.block);
+  }
+  if (isSelfSigned(leaf)) {
+    return finding('chain-missing-intermediate', `the server certificate ${leaf.label} is self-signed; upload a certificate issued by a CA and ${fix}`, leaf.block);
+  }
+  return finding('chain-missing-intermediate', `the server certificate ${leaf.label} was issued by ${formatName(leaf.x509.issuer)}, which is not in the upload; ${fix}`, leaf.block);
+}
+
+/** Every issuer is a CA, may sign certificates, and its path length constraint holds. */
+export function checkIssuers(chain: ParsedCertificate[]): Finding[] {
+  const errors: Finding[] = [];
+  for (let i = 1; i < chain.length; i += 1) {
+    const issuer = chain[i]!;
+    const child = chain[i - 1]!;
+    if (!isCa(issuer)) {
+      errors.push(finding('issuer-not-ca', `${issuer.label} issued ${child.label} but is not a CA (basicConstraints CA:TRUE is missing); use the intermediate certificate your CA publishes for this chain`, issuer.block));
+    }
+    const keyUsage = issuer.details.keyUsage;
+    if (keyUsage && !keyUsage.includes('keyCertSign')) {
+      errors.push(finding('issuer-key-usage', `${issuer.label} issued ${child.label} but its key usage does not allow certificate signing (keyCertSign); use the intermediate certificate your CA publishes for this chain`, issuer.block));
+    }
+    const pathLen = issuer.details.basicConstraints?.pathLen;
+    const below = chain.slice(1, i).filter((c) => !c.selfIssued).length;
+    if (pathLen !== undefined && below > pathLen) {
+      errors.push(finding('path-length', `${issuer.label} allows at most ${pathLen} intermediate certificate(s) below it (pathlen) but ${below} follow; remove the extra intermediates or use the chain your CA publishes`, issuer.block));
+    }
+  }
+  return errors;
+}
+
+/** Warning when the upload order differs from the documented one (the stored order is always the documented one). */
+export function checkOrder(keyBlock: number | undefined, chain: ParsedCertificate[]): Finding | undefined {
+  const expected = [...(keyBlock === undefined ? [] : [keyBlock]), ...chain.map((c) => c.block)];
+  const uploaded = [...expected].sort((a, b) => a - b);
+  if (expected.every((block, i) => block === uploaded[i])) return undefined;
+  return finding('chain-order', `the blocks were not in the order ${DOCUMENTED_ORDER} (expected blocks ${expected.join(', ')} in that order); they are stored in that order, nothing to fix`);
+}

@@ -1,0 +1,27 @@
+/** One problem (error) or remark (warning) about an uploaded bundle. Plain data: it crosses the worker boundary. */
+export interface Finding {
+  /** Short kebab-case rule name, stable: used for metrics labels and tests. */
+  rule: string;
+  /** One sentence: what is wrong and how to fix it. Never contains key material or quoted input. */
+  message: string;
+  /** 1-based PEM block number in upload order, when the finding is about one block. */
+  block?: number;
+}
+
+export function finding(rule: string, message: string, block?: number): Finding {
+  return block === undefined ? { rule, message } : { rule, message, block };
+}
+
+/** Every rule name validateBundle and the canary can report (errors and warnings). */
+export const RULE_NAMES = [
+  'pem-too-large', 'pem-der', 'pem-nul', 'pem-encoding', 'pem-empty', 'pem-syntax', 'pem-missing-end',
+  'pem-label-mismatch', 'pem-base64', 'pem-headers', 'pem-block-type', 'pem-too-many-blocks', 'normalised-text',
+  'key-missing', 'key-count', 'key-encrypted', 'key-invalid', 'weak-key', 'unsupported-key', 'ed25519', 'normalised-key',
+  'certificate-missing', 'certificate-invalid', 'key-mismatch', 'key-ambiguous',
+  'chain-missing-intermediate', 'chain-unrelated', 'chain-loop', 'chain-too-long', 'chain-order',
+  'duplicate-certificate', 'root-dropped', 'issuer-not-ca', 'issuer-key-usage', 'path-length',
+  'not-yet-valid', 'expired', 'expires-soon',
+  'leaf-is-ca', 'leaf-eku', 'leaf-key-usage', 'unknown-critical-extension', 'no-san',
+  'weak-signature', 'canary-handshake', 'internal',
+] as const;
+export type RuleName = (typeof RULE_NAMES)[number];

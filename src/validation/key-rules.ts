@@ -1,0 +1,107 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { finding, type Finding } from './findings.js';
+import { ENCRYPTED_KEY_LABEL, KEY_LABELS, type PemBlock } from './pem-splitter.js';
+
+/** SPEC rule 2 (exactly one unencrypted private key) and rule 7 (which keys are acceptable). */
+export const MIN_RSA_BITS = 2048;
+export const MAX_RSA_BITS = 8192;
+const CURVES: Record<string, string> = { prime256v1: 'P256', secp384r1: 'P384', secp521r1: 'P521' };
+
+export const DECRYPT_HINT = 'decrypt it with `openssl pkey -in key.pem -out key-decrypted.pem` and upload the decrypted key';
+
+export interface PrivateKeyResult {
+  /** The key, or undefined when it is missing, encrypted or unreadable (errors say why); set even when too weak, to find the leaf. */
+  key?: KeyObject;
+  /** The block the key came from. */
+  block?: number;
+  /** Unencrypted PKCS#8 PEM; only when the key is acceptable. */
+  keyPem?: string;
+  errors: Finding[];
+  warnings: Finding[];
+}
+
+export function isKeyBlock(block: PemBlock): boolean {
+  return block.label === ENCRYPTED_KEY_LABEL || (KEY_LABELS as readonly string[]).includes(block.label);
+}
+
+export function readPrivateKey(blocks: PemBlock[]): PrivateKeyResult {
+  const keyBlocks = blocks.filter(isKeyBlock);
+  const errors: Finding[] = [];
+  const warnings: Finding[] = [];
+  if (keyBlocks.length === 0) {
+    errors.push(finding('key-missing', 'the upload has no private key; add the unencrypted PRIVATE KEY block of the server certificate before the certificates'));
+    return { errors, warnings };
+  }
+  if (keyBlocks.length > 1) {
+    const list = keyBlocks.map((b) => `block ${b.index}`).join(', ');
+    errors.push(finding('key-count', `the upload has ${keyBlocks.length} private keys (${list}); keep only the key of the server certificate`, keyBlocks[1]!.index));
+    return { errors, warnings };
+  }
+  const block = keyBlocks[0]!;
+  const result: PrivateKeyResult = { block: block.index, errors, warnings };
+  if (block.label === ENCRYPTED_KEY_LABEL || block.headers.some((h) => /ENCRYPTED/i.test(h))) {
+    errors.push(finding('key-encrypted', `block ${block.index} is an encrypted private key, which the server cannot use without its passphrase; ${DECRYPT_HINT}`, block.index));
+    return result;
+  }
+  let key: KeyObject;
+  try {
+    const type = block.label === 'RSA PRIVATE KEY' ? 'pkcs1' : block.label === 'EC PRIVATE KEY' ? 'sec1' : 'pkcs8';
+    key = createPrivateKey({ key: block.der, format: 'der', type });
+  } catch {
+    errors.push(finding('key-invalid', `block ${block.index} is not a readable private key; export the key again with \`openssl pkey -in key.pem -out key-clean.pem\``, block.index));
+    return result;
+  }
+  result.key = key;
+  const strength = checkKeyStrength(key, `block ${block.index} (the private key)`, block.index);
+  if (strength.error) errors.push(strength.error);
+  if (strength.warning) warnings.push(strength.warning);
+  if (strength.error) return result;
+  result.keyPem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
+  if (block.label !== 'PRIVATE KEY') {
+    warnings.push(finding('normalised-key', `block ${block.index} (${block.label}) is stored as an unencrypted PKCS#8 PRIVATE KEY; nothing to fix`, block.index));
+  }
+  return result;
+}
+
+/** Names a key as in the API ("RSA-2048", "EC-P256", "Ed25519"). */
+export function keyTypeName(key: KeyObject): string {
+  const details = key.asymmetricKeyDetails ?? {};
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return `RSA-${details.modulusLength ?? 0}`;
+    case 'rsa-pss':
+      return `RSA-PSS-${details.modulusLength ?? 0}`;
+    case 'ec': {
+      const curve = details.namedCurve;
+      return curve === undefined ? 'EC-explicit' : `EC-${CURVES[curve] ?? curve}`;
+    }
+    case 'ed25519':
+      return 'Ed25519';
+    case 'ed448':
+      return 'Ed448';
+    default:
+      return (key.asymmetricKeyType ?? 'unknown').toUpperCase();
+  }
+}
+
+/** Rule 7 for one key (private key or a certificate's public key); `who` names it in the message. */
+export function checkKeyStrength(key: KeyObject, who: string, block?: number): { error?: Finding; warning?: Finding } {
+  const fix = 'create a new RSA (2048 to 8192 bits), EC P-256/P-384/P-521 or Ed25519 key and have the certificate issued again';
+  const type = key.asymmetricKeyType;
+  if (type === 'rsa') {
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < MIN_RSA_BITS) return { error: finding('weak-key', `${who} is a ${bits}-bit RSA key, weaker than the ${MIN_RSA_BITS} bits required; ${fix}`, block) };
+    if (bits > MAX_RSA_BITS) return { error: finding('unsupported-key', `${who} is a ${bits}-bit RSA key, larger than the ${MAX_RSA_BITS} bits supported; ${fix}`, block) };
+    return {};
+  }
+  if (type === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (curve !== undefined && curve in CURVES) return {};
+    const what = curve === undefined ? 'an EC key with explicit curve parameters' : `an EC key on an unsupported curve (${curve.replace(/[^A-Za-z0-9-]/g, '').slice(0, 20)})`;
+    return { error: finding('unsupported-key', `${who} is ${what}; ${fix}`, block) };
+  }
+  if (type === 'ed25519') {
+    return { warning: finding('ed25519', `${who} is an Ed25519 key, which many clients (most browsers included) cannot use yet; consider an EC P-256 certificate instead`, block) };
+  }
+  return { error: finding('unsupported-key', `${who} is a ${keyTypeName(key).replace(/[^A-Za-z0-9-]/g, '').slice(0, 20)} key, which is not supported; ${fix}`, block) };
+}

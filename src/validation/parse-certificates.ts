@@ -1,0 +1,88 @@
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { certificateDetails, type CertificateDetails } from './certificate-details.js';
+import { certificateLabel, fingerprintSha256 } from './describe-certificate.js';
+import { finding, type Finding } from './findings.js';
+import { CERTIFICATE_LABEL, type PemBlock } from './pem-splitter.js';
+
+/** SPEC rule 4: "at most 10 certificates". */
+export const MAX_CERTIFICATES = 10;
+
+export interface ParsedCertificate {
+  block: number;
+  x509: X509Certificate;
+  details: CertificateDetails;
+  /** "block 3 (CN=...)" for messages. */
+  label: string;
+  fingerprint: string;
+  /** node builds a new KeyObject on every `x509.publicKey` read; read it once. */
+  publicKey: KeyObject;
+  /** Subject and issuer names are equal. */
+  selfIssued: boolean;
+}
+
+export interface ParsedCertificates {
+  certificates: ParsedCertificate[];
+  errors: Finding[];
+  warnings: Finding[];
+  /** False when parsing stopped early (too many certificates). */
+  complete: boolean;
+}
+
+/** Parses every CERTIFICATE block once and drops exact duplicates (warning). */
+export function parseCertificates(blocks: PemBlock[]): ParsedCertificates {
+  const certBlocks = blocks.filter((b) => b.label === CERTIFICATE_LABEL);
+  const errors: Finding[] = [];
+  const warnings: Finding[] = [];
+  if (certBlocks.length === 0) {
+    errors.push(finding('certificate-missing', 'the upload has no certificate; add the server certificate and its intermediates after the private key'));
+    return { certificates: [], errors, warnings, complete: true };
+  }
+  if (certBlocks.length > MAX_CERTIFICATES) {
+    errors.push(finding('chain-too-long', `the upload has ${certBlocks.length} certificates, more than the ${MAX_CERTIFICATES} allowed; keep only the server certificate and the intermediates above it`));
+    return { certificates: [], errors, warnings, complete: false };
+  }
+  const certificates: ParsedCertificate[] = [];
+  for (const block of certBlocks) {
+    let x509: X509Certificate;
+    let details: CertificateDetails;
+    let publicKey: KeyObject;
+    try {
+      x509 = new X509Certificate(block.der);
+      details = certificateDetails(x509);
+      publicKey = x509.publicKey;
+    } catch {
+      errors.push(finding('certificate-invalid', `block ${block.index} is not a valid X.509 certificate; copy it again in full or download it again from your CA`, block.index));
+      continue;
+    }
+    const fingerprint = fingerprintSha256(x509);
+    const label = certificateLabel(block.index, x509);
+    const first = certificates.find((c) => c.fingerprint === fingerprint);
+    if (first) {
+      warnings.push(finding('duplicate-certificate', `${label} is the same certificate as block ${first.block} and was dropped; nothing to fix`, block.index));
+      continue;
+    }
+    certificates.push({ block: block.index, x509, details, label, fingerprint, publicKey, selfIssued: x509.subject === x509.issuer });
+  }
+  return { certificates, errors, warnings, complete: true };
+}
+
+/** Whether `parent` issued `child`: names match and the signature verifies. Key usage and CA flag are checked separately. */
+export function issuedBy(child: ParsedCertificate, parent: ParsedCertificate): boolean {
+  if (child.x509.issuer !== parent.x509.subject) return false;
+  try {
+    return child.x509.verify(parent.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+const selfSigned = new WeakMap<ParsedCertificate, boolean>();
+
+export function isSelfSigned(cert: ParsedCertificate): boolean {
+  let result = selfSigned.get(cert);
+  if (result === undefined) {
+    result = cert.selfIssued && issuedBy(cert, cert);
+    selfSigned.set(cert, result);
+  }
+  return result;
+}

@@ -1,0 +1,30 @@
+import { canaryHandshake } from '../tls/canary.js';
+import { validateBundle, type BundleValidation } from '../validation/validate-bundle.js';
+
+/** Piscina task: plain data only, it is structured-cloned across the thread boundary. */
+export interface ValidateTask {
+  pem: string | Uint8Array;
+  now?: number;
+  requireIntermediate?: boolean;
+  /** Default true. */
+  canary?: boolean;
+  /** Test hook: block this long first, to exercise the pool's 5 s timeout. */
+  sleepMs?: number;
+}
+
+export type ValidateOutcome = BundleValidation & { timings: { validateMs: number; canaryMs: number } };
+
+export default async function validate(task: ValidateTask): Promise<ValidateOutcome> {
+  if (task.sleepMs !== undefined && task.sleepMs > 0) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, task.sleepMs);
+  }
+  const started = performance.now();
+  const result = validateBundle(task.pem, { now: task.now, requireIntermediate: task.requireIntermediate });
+  const validateMs = performance.now() - started;
+  if (!result.ok || task.canary === false) return { ...result, timings: { validateMs, canaryMs: 0 } };
+  const canaryStarted = performance.now();
+  const problem = await canaryHandshake(result.bundle);
+  const canaryMs = performance.now() - canaryStarted;
+  if (problem) return { ok: false, errors: [problem], warnings: result.warnings, timings: { validateMs, canaryMs } };
+  return { ...result, timings: { validateMs, canaryMs } };
+}
