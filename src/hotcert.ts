@@ -95,7 +95,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     throttle: createLoginThrottle({ clock }),
     clock,
   });
-  const certificates = createCertificateService({ repo, audit, identities, validate, masterKey, clock, logger: options.logger, metrics });
+  const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, masterKey, clock, logger: options.logger, metrics });
   const webhookCa = createWebhookCaService({ repo, trustStore, clock, logger: options.logger });
   return {
     db,

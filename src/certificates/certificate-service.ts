@@ -43,6 +43,8 @@ export interface CertificateServiceDeps {
   audit: AuditRepo;
   identities: IdentitySwitch;
   validate: (task: ValidateTask) => Promise<ValidateOutcome>;
+  /** Boot runs before anything listens, so it validates in this thread and never waits on the pool. */
+  validateAtBoot?: (task: ValidateTask) => Promise<ValidateOutcome>;
   masterKey: Buffer;
   clock: () => number;
   logger: Logger;
@@ -185,9 +187,10 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     }
   }
 
-  async function createDefaultBundle(): Promise<{ bundle: NormalizedBundle; warnings: Finding[] }> {
+  async function createDefaultBundle(atBoot = false): Promise<{ bundle: NormalizedBundle; warnings: Finding[] }> {
     const selfSigned = await createSelfSigned(clock(), deps.hostname);
-    const outcome = await deps.validate({ pem: `${selfSigned.keyPem}\n${selfSigned.certPem}`, requireIntermediate: false, now: clock() });
+    const validate = atBoot ? (deps.validateAtBoot ?? deps.validate) : deps.validate;
+    const outcome = await validate({ pem: `${selfSigned.keyPem}\n${selfSigned.certPem}`, requireIntermediate: false, now: clock() });
     if (!outcome.ok) throw new Error(`the built-in self-signed certificate failed validation: ${outcome.errors.map((e) => e.rule).join(', ')}`);
     return { bundle: outcome.bundle, warnings: outcome.warnings };
   }
@@ -195,7 +198,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
   function isSelfSigned(row: CertificateRow): boolean {
     try {
       const cert = new X509Certificate(row.certPem);
-      return cert.checkIssued(cert) && cert.verify(cert.publicKey);
+      return cert.subject === cert.issuer && cert.verify(cert.publicKey);
     } catch {
       return false;
     }
@@ -221,7 +224,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
         const active = history.find((row) => row.version === state.activeVersion);
         if (!active) {
           const reason = state.activeVersion === null ? null : `active version ${state.activeVersion} is missing`;
-          const { bundle, warnings } = await createDefaultBundle();
+          const { bundle, warnings } = await createDefaultBundle(true);
           activate(bundle, warnings, 'default', { actor: 'system' }, { fallbackReason: reason, action: reason ? 'certificate.fallback' : 'certificate.default' });
           return { fallbackReason: reason };
         }
@@ -251,7 +254,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
           logger.warn({ event: 'certificate.fallback', version: row.version, fingerprint_sha256: row.fingerprint, reason }, 'fallback at boot');
           return { fallbackReason: reason };
         }
-        const { bundle, warnings } = await createDefaultBundle();
+        const { bundle, warnings } = await createDefaultBundle(true);
         activate(bundle, warnings, 'default', { actor: 'system' }, { fallbackReason: reason, action: 'certificate.fallback' });
         logger.warn({ event: 'certificate.fallback', reason }, 'fallback at boot to a new self-signed certificate');
         return { fallbackReason: reason };

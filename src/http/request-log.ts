@@ -44,5 +44,6 @@ export function securityHeaders(): MiddlewareHandler {
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Cache-Control', 'no-store');
     c.res.headers.delete('X-Powered-By');
+    if (c.res.headers.get('Content-Type') === 'application/json') c.header('Content-Type', 'application/json; charset=UTF-8');
   };
 }

@@ -1,0 +1,93 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, peerCertificate } from '../helpers/https-client.js';
+import { startTestServer, type TestServer } from '../helpers/start-server.js';
+
+describe('first boot and restart', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  it('serves a self-signed default certificate with the SPEC SANs at once', async () => {
+    const peer = await peerCertificate(server.port);
+    const cert = new X509Certificate(peer.cert.raw);
+    expect(cert.subjectAltName).toContain('DNS:localhost');
+    expect(cert.subjectAltName).toContain('IP Address:127.0.0.1');
+    expect(cert.subjectAltName).toContain('IP Address:0:0:0:0:0:0:0:1');
+    expect(cert.issuer).toBe(cert.subject);
+    expect(cert.verify(cert.publicKey)).toBe(true);
+    expect(cert.ca).toBe(false);
+  });
+
+  it('describes the active version (no key) and logs one listening line with the fingerprint', async () => {
+    const token = await server.adminToken();
+    const res = await server.request('GET', '/v1/certificates/external', { headers: bearer(token) });
+    expect(res.status).toBe(200);
+    const [version] = res.json.certificates;
+    const peer = await peerCertificate(server.port);
+    expect(version).toMatchObject({ version: 1, active: true, source: 'default', fingerprint_sha256: peer.fingerprint, key_type: 'EC-P256', chain: [] });
+    expect(version.sans).toEqual(expect.arrayContaining(['localhost', '127.0.0.1', '::1']));
+    expect(JSON.stringify(res.json)).not.toMatch(/PRIVATE KEY/);
+    const listening = server.logs.map((line) => JSON.parse(line)).filter((entry) => entry.event === 'listening');
+    expect(listening).toHaveLength(1);
+    expect(listening[0]).toMatchObject({ port: server.port, fingerprint_sha256: peer.fingerprint });
+  });
+
+  it('answers /ca with 404 and an empty body for the self-signed default', async () => {
+    const token = await server.adminToken();
+    const res = await server.request('GET', '/v1/certificates/external/ca', { headers: bearer(token) });
+    expect(res.status).toBe(404);
+    expect(res.text).toBe('');
+  });
+
+  it('reports health without auth on /healthz and with the certificate block on /v1/health', async () => {
+    const open = await server.request('GET', '/healthz');
+    expect(open.status).toBe(200);
+    expect(open.json).toEqual({ status: 'ok' });
+    expect((await server.request('GET', '/v1/health')).status).toBe(401);
+    const token = await server.adminToken();
+    const res = await server.request('GET', '/v1/health', { headers: bearer(token) });
+    expect(res.json.health).toMatchObject({ webapp_status: 'ok', certificate: { status: 'ok', version: 1 } });
+  });
+
+  it('keeps the master key in a 0600 file and the private key only encrypted in the database', async () => {
+    const keyFile = path.join(server.dataDir, 'master.key');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64')).toHaveLength(32);
+    const keyPem = server.hotcert.services.identities.current()!.keyPem;
+    const body = keyPem.split('\n').filter((line) => line && !line.startsWith('-----'));
+    server.hotcert.services.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+    const raw = readFileSync(path.join(server.dataDir, 'hotcert.db'));
+    const rawText = raw.toString('latin1');
+    for (const line of body) expect(rawText.includes(line)).toBe(false);
+    expect(raw.includes(Buffer.from(body.join(''), 'base64'))).toBe(false);
+    expect(rawText).not.toContain('PRIVATE KEY');
+  });
+
+  it('serves the same certificate and keeps users after a restart', async () => {
+    const before = await peerCertificate(server.port);
+    const token = await server.adminToken();
+    await server.restart();
+    const after = await peerCertificate(server.port);
+    expect(after.fingerprint).toBe(before.fingerprint);
+    // The admin password changed before the restart still works (adminToken logs in with it).
+    expect(await server.adminToken()).not.toBe(token);
+    const res = await server.request('GET', '/v1/certificates/external/history', { headers: bearer(await server.adminToken()) });
+    expect(res.json.certificates).toHaveLength(1);
+  });
+
+  it('sets the response hygiene headers on every /v1 answer', async () => {
+    const res = await server.request('GET', '/v1/health');
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+    expect(res.headers['content-type']).toBe('application/json; charset=UTF-8');
+    expect(res.headers['x-request-id']).toBeTruthy();
+  });
+});
