@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# Stage 1: compile better-sqlite3 from source and build the TypeScript.
+FROM node:22-bookworm-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY bench ./bench
+COPY drizzle ./drizzle
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+
+# Stage 2: the runtime, as a non-root user, with the data directory as a volume.
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production DATA_DIR=/data PORT=9090
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/drizzle ./drizzle
+COPY --from=build /app/package.json ./package.json
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 9090
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD node -e "require('https').get({host:'127.0.0.1',port:process.env.PORT||9090,path:'/healthz',rejectUnauthorized:false},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"
+ENTRYPOINT ["node", "dist/src/cli/hotcert.js"]
+CMD ["serve"]

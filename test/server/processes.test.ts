@@ -1,0 +1,178 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { basic, bearer, peerCertificate, request } from '../helpers/https-client.js';
+import { createChain, type TestChain } from '../helpers/pki.js';
+import { spawnServer, type SpawnedServer } from '../helpers/spawn-server.js';
+
+const fp = (chain: TestChain) => chain.leaf.cert.fingerprint256.replaceAll(':', '').toLowerCase();
+const PASSWORD = 'Proc-Passw0rd!';
+
+async function adminToken(port: number): Promise<string> {
+  let res = await request(port, 'POST', '/v1/users/login', { headers: { Authorization: basic('admin', PASSWORD) } });
+  if (res.status !== 200) {
+    res = await request(port, 'POST', '/v1/users/login', {
+      headers: { Authorization: basic('admin', 'secret'), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ new_password: PASSWORD }),
+    });
+  }
+  if (res.status !== 200) throw new Error(`login failed ${res.status} ${res.text}`);
+  return res.json.users[0].token as string;
+}
+
+const upload = (port: number, token: string, body: string) =>
+  request(port, 'POST', '/v1/certificates/external', { headers: { ...bearer(token), 'Content-Type': 'text/plain' }, body });
+
+async function servedWithin(port: number, fingerprint: string, timeoutMs: number, handshakes = 1): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const peers = await Promise.all(Array.from({ length: handshakes }, () => peerCertificate(port)));
+    if (peers.every((peer) => peer.fingerprint === fingerprint)) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`not served within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function activeInDb(dataDir: string): string {
+  const db = new Database(path.join(dataDir, 'hotcert.db'), { readonly: true });
+  try {
+    const row = db.prepare('select v.fingerprint_sha256 as fp from service_state s join certificate_versions v on v.version = s.active_version').get() as { fp: string };
+    return row.fp;
+  } finally {
+    db.close();
+  }
+}
+
+describe('many processes on one data directory', () => {
+  const started: SpawnedServer[] = [];
+  const dirs: string[] = [];
+  const newDir = () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hotcert-proc-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((server) => server.stop('SIGKILL')));
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('two servers on different ports stay in step within 1 s, whichever one changes', async () => {
+    const dir = newDir();
+    const a = await spawnServer({ DATA_DIR: dir });
+    started.push(a);
+    const b = await spawnServer({ DATA_DIR: dir });
+    started.push(b);
+    expect(b.listening.fingerprint_sha256).toBe(a.listening.fingerprint_sha256);
+    const tokenA = await adminToken(a.port);
+    const first = await createChain();
+    expect((await upload(a.port, tokenA, first.bundle)).status).toBe(201);
+    expect(await servedWithin(b.port, fp(first), 1000)).toBeLessThan(1000);
+
+    const tokenB = await adminToken(b.port);
+    const second = await createChain();
+    expect((await upload(b.port, tokenB, second.bundle)).status).toBe(201);
+    expect(await servedWithin(a.port, fp(second), 1000)).toBeLessThan(1000);
+    expect(activeInDb(dir)).toBe(fp(second));
+  });
+
+  it('WORKERS=2 runs two processes on one port that all serve a change within 1 s', async () => {
+    const dir = newDir();
+    const server = await spawnServer({ DATA_DIR: dir, WORKERS: '2' }, { listenings: 2 });
+    started.push(server);
+    const pids = new Set(server.logs.filter((entry) => entry.event === 'listening').map((entry) => entry.pid));
+    expect(pids.size).toBe(2);
+    const token = await adminToken(server.port);
+    const chain = await createChain();
+    expect((await upload(server.port, token, chain.bundle)).status).toBe(201);
+    // Eight fresh handshakes at once spread over both workers.
+    expect(await servedWithin(server.port, fp(chain), 1000, 8)).toBeLessThan(1000);
+  });
+
+  it('shuts down gracefully on SIGTERM: the in-flight upload completes, then exit 0', async () => {
+    const dir = newDir();
+    const server = await spawnServer({ DATA_DIR: dir });
+    const token = await adminToken(server.port);
+    const chain = await createChain();
+    const half = Math.floor(chain.bundle.length / 2);
+    const response = new Promise<number>((resolve, reject) => {
+      const req = https.request(
+        { host: '127.0.0.1', port: server.port, method: 'POST', path: '/v1/certificates/external', rejectUnauthorized: false, agent: false,
+          headers: { ...bearer(token), 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(chain.bundle)) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.write(chain.bundle.slice(0, half));
+      setTimeout(() => {
+        server.child.kill('SIGTERM');
+        setTimeout(() => req.end(chain.bundle.slice(half)), 300);
+      }, 100);
+    });
+    const exit = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+    expect(await response).toBe(201);
+    expect(await exit).toBe(0);
+    expect(activeInDb(dir)).toBe(fp(chain));
+  });
+
+  it('exits at once on a second signal', async () => {
+    const dir = newDir();
+    const server = await spawnServer({ DATA_DIR: dir });
+    started.push(server);
+    // Keep an upload open (half its body sent) so the first signal has something to wait for.
+    const token = await adminToken(server.port);
+    const req = https.request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/v1/certificates/external', rejectUnauthorized: false, agent: false,
+      headers: { ...bearer(token), 'Content-Type': 'text/plain', 'Content-Length': '100' } });
+    req.on('error', () => undefined);
+    req.write('-----BEGIN');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const exit = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+    const t0 = Date.now();
+    server.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    server.child.kill('SIGINT');
+    expect(await exit).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    req.destroy();
+  });
+});
+
+describe('crash safety', () => {
+  it('survives SIGKILL at random moments during uploads: always boots, serves what the database calls active, integrity ok', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hotcert-kill-'));
+    const chains = await Promise.all(Array.from({ length: 6 }, () => createChain()));
+    let killsDuringUpload = 0;
+    try {
+      for (let round = 0; round < 30; round++) {
+        const server = await spawnServer({ DATA_DIR: dir });
+        const served = await peerCertificate(server.port);
+        expect(served.fingerprint).toBe(activeInDb(dir));
+        const token = await adminToken(server.port);
+        let stop = false;
+        const loop = (async () => {
+          for (let i = 0; !stop && i < 50; i++) {
+            await upload(server.port, token, chains[(round + i) % chains.length]!.bundle).catch(() => undefined);
+          }
+        })();
+        await new Promise((resolve) => setTimeout(resolve, 20 + Math.floor(Math.random() * 150)));
+        killsDuringUpload++;
+        await server.stop('SIGKILL');
+        stop = true;
+        await loop;
+      }
+      const db = new Database(path.join(dir, 'hotcert.db'));
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      db.close();
+      const last = await spawnServer({ DATA_DIR: dir });
+      expect((await peerCertificate(last.port)).fingerprint).toBe(activeInDb(dir));
+      await last.stop();
+      expect(killsDuringUpload).toBe(30);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
