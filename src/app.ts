@@ -23,7 +23,7 @@ export interface AppDeps {
   audit: AuditRepo;
   metrics: Metrics;
   logger: Logger;
-  config: { maxUploadBytes: number; apiKey?: string | undefined };
+  config: { maxUploadBytes: number; apiKey?: string | undefined; uploadsPerClient?: number | undefined };
 }
 
 const envelope = (entries: ErrorEntry[]) => ({ errors: entries, meta });
@@ -39,7 +39,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
   app.route('/v1/users', usersRoutes({ users }));
-  app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, maxUploadBytes: config.maxUploadBytes }));
+  app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, maxUploadBytes: config.maxUploadBytes, uploadsPerClient: config.uploadsPerClient }));
   app.route('/v1/certificates/webhooks/ca', webhookCaRoutes({ users, webhookCa: deps.webhookCa, maxUploadBytes: config.maxUploadBytes }));
   app.route('/v1/health', healthRoutes({ users, certificates, apiKey: config.apiKey }));
   app.route('/v1/metrics', metricsRoutes({ users, metrics, apiKey: config.apiKey }));

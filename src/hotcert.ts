@@ -96,7 +96,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     clock,
   });
   const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, masterKey, clock, logger: options.logger, metrics });
-  const webhookCa = createWebhookCaService({ repo, trustStore, clock, logger: options.logger });
+  const webhookCa = createWebhookCaService({ repo, audit, trustStore, clock, logger: options.logger });
   return {
     db,
     users,
@@ -124,6 +124,10 @@ export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
   /** How often to look for changes made by other processes. */
   syncIntervalMs?: number;
   expiryCheckIntervalMs?: number;
+  /** Concurrent uploads allowed from one client address (default 4). */
+  uploadsPerClient?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
 /** Boot rules of SPEC §5, then listen. */
@@ -135,8 +139,16 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
   const boot = await certificates.bootstrap();
   webhookCa.reload();
 
-  const app = createApp({ ...services, logger, config });
-  const listener = await startServer({ fetch: app.fetch, identities, host: config.host, port: config.port, logger });
+  const app = createApp({ ...services, logger, config: { ...config, uploadsPerClient: options.uploadsPerClient } });
+  const listener = await startServer({
+    fetch: app.fetch,
+    identities,
+    host: config.host,
+    port: config.port,
+    logger,
+    headersTimeoutMs: options.headersTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs,
+  });
 
   const syncTimer = setInterval(() => {
     certificates

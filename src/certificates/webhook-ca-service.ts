@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AuditRepo } from '../db/audit-repo.js';
 import type { CertificatesRepo } from '../db/certificates-repo.js';
 import { invalid } from '../http/errors.js';
 import type { TrustStore } from '../tls/trust-store.js';
@@ -8,12 +9,13 @@ import type { ChangeContext } from './certificate-service.js';
 
 export interface WebhookCaServiceDeps {
   repo: CertificatesRepo;
+  audit: AuditRepo;
   trustStore: TrustStore;
   clock: () => number;
   logger: Logger;
 }
 
-export function createWebhookCaService({ repo, trustStore, clock, logger }: WebhookCaServiceDeps) {
+export function createWebhookCaService({ repo, audit, trustStore, clock, logger }: WebhookCaServiceDeps) {
   const splitStored = (pem: string | null) => (pem ? pem.split(/(?<=-----END CERTIFICATE-----)\s*/).filter((block) => block.includes('BEGIN')) : []);
 
   return {
@@ -25,6 +27,7 @@ export function createWebhookCaService({ repo, trustStore, clock, logger }: Webh
     set(input: Uint8Array | string, context: ChangeContext): { warnings: Finding[] } {
       const result = validateWebhookCa(input, clock());
       if (!result.ok) {
+        audit.record({ actor: context.actor, clientAddress: context.address, action: 'webhook_ca.rejected', details: { rules: result.errors.map((e) => e.rule) } });
         logger.warn({ event: 'webhook_ca.rejected', rules: result.errors.map((e) => e.rule), actor: context.actor }, 'webhook CA bundle rejected');
         throw invalid(result.errors.map((finding) => finding.message));
       }

@@ -1,4 +1,8 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The event-loop delay sampler ticks this often; Node's histogram records whole intervals, so this is subtracted. */
+const LOOP_DELAY_RESOLUTION_MS = 10;
 
 /** One registry per app instance, so tests can run several servers in one process. */
 export function createMetrics(options: { processMetrics?: boolean } = {}) {
@@ -56,6 +60,30 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     help: 'Validation tasks waiting for a worker',
     registers: [registry],
   });
+  // A window that starts at the previous read: the gauges answer "how blocked was the loop lately", not since boot.
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  loopDelay.enable();
+  const beyondInterval = (ns: number) => Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS) / 1000;
+  const loopDelayMax = new Gauge({
+    name: 'hotcert_event_loop_delay_max_seconds',
+    help: 'Longest event-loop delay since the previous read of these metrics (beyond the 10 ms sampling interval)',
+    registers: [],
+  });
+  const loopDelayP99 = new Gauge({
+    name: 'hotcert_event_loop_delay_p99_seconds',
+    help: 'p99 event-loop delay since the previous read of these metrics (beyond the 10 ms sampling interval); each read starts a new window',
+    registers: [],
+    collect() {
+      // Fewer than one sample (two reads within 10 ms): keep the last window's values.
+      if (loopDelay.count === 0) return;
+      this.set(beyondInterval(loopDelay.percentile(99)));
+      loopDelayMax.set(beyondInterval(loopDelay.max));
+      loopDelay.reset();
+    },
+  });
+  // p99 first: its collect() fills the max gauge before the registry reads it.
+  registry.registerMetric(loopDelayP99);
+  registry.registerMetric(loopDelayMax);
   const httpRequests = new Counter({
     name: 'hotcert_http_requests_total',
     help: 'HTTP requests by route and status',
@@ -82,6 +110,8 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     uploadToSwap: (seconds: number) => uploadToSwap.observe(seconds),
     queueDepth: (depth: number) => poolQueue.set(depth),
     request: (method: string, route: string, status: number) => httpRequests.inc({ method, route, status: String(status) }),
+    /** Stops the event-loop sampler (a 10 ms unref'd timer); for tests that create many instances. */
+    close: () => loopDelay.disable(),
   };
 }
 

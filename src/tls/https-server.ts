@@ -31,6 +31,8 @@ export function startServer(options: ListenOptions): Promise<RunningServer> {
       headersTimeout: options.headersTimeoutMs ?? 10_000,
       requestTimeout: options.requestTimeoutMs ?? 30_000,
       keepAliveTimeout: 5_000,
+      // How often Node looks for connections past those limits (default 30 s would let a slow client linger).
+      connectionsCheckingInterval: Math.min(1_000, options.headersTimeoutMs ?? 1_000),
     },
     listener,
   );

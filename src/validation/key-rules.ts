@@ -58,7 +58,7 @@ export function readPrivateKey(blocks: PemBlock[]): PrivateKeyResult {
   if (strength.error) return result;
   result.keyPem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
   if (block.label !== 'PRIVATE KEY') {
-    warnings.push(finding('normalised-key', `block ${block.index} (${block.label}) is stored as an unencrypted PKCS#8 PRIVATE KEY; nothing to fix`, block.index));
+    warnings.push(finding('normalised-key', `block ${block.index} (${block.label}) was converted to PKCS#8 (it is stored encrypted); nothing to fix`, block.index));
   }
   return result;
 }

@@ -12,7 +12,8 @@ describe('certificate upload, hot swap, history, rollback and reset', () => {
   let token: string;
 
   beforeAll(async () => {
-    server = await startTestServer();
+    // 20 concurrent uploads from one address must all reach the pool here, so lift the per-client cap.
+    server = await startTestServer({ start: { uploadsPerClient: 32 } });
     token = await server.adminToken();
   });
   afterAll(() => server.close());

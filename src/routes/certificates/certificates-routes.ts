@@ -4,6 +4,7 @@ import { requireAuth } from '../../http/auth.js';
 import { clientAddress } from '../../http/client-address.js';
 import { invalid } from '../../http/errors.js';
 import { pemBody, readPem } from '../../http/pem-body.js';
+import { limitConcurrentUploads } from '../../http/upload-concurrency.js';
 import { readJsonObject } from '../../http/read-json.js';
 import { reply } from '../../http/respond.js';
 import type { UserService } from '../../users/user-service.js';
@@ -12,9 +13,10 @@ export interface CertificatesRoutesDeps {
   users: UserService;
   certificates: CertificateService;
   maxUploadBytes: number;
+  uploadsPerClient?: number;
 }
 
-export function certificatesRoutes({ users, certificates, maxUploadBytes }: CertificatesRoutesDeps) {
+export function certificatesRoutes({ users, certificates, maxUploadBytes, uploadsPerClient = 4 }: CertificatesRoutesDeps) {
   const app = new Hono();
   const anyUser = requireAuth({ users });
   const admin = requireAuth({ users, adminOnly: true });
@@ -35,7 +37,7 @@ export function certificatesRoutes({ users, certificates, maxUploadBytes }: Cert
     return c.text(pem, 200, { 'Content-Type': 'text/plain; charset=utf-8' });
   });
 
-  app.post('/', admin, ...pemBody(maxUploadBytes), async (c) => {
+  app.post('/', admin, limitConcurrentUploads({ perClient: uploadsPerClient }), ...pemBody(maxUploadBytes), async (c) => {
     const pem = await readPem(c);
     const dryRun = c.req.query('dry_run') === 'true';
     const result = await certificates.upload(pem, context(c), { dryRun });

@@ -1,0 +1,129 @@
+import type { ClientRequest } from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, peerCertificate } from '../helpers/https-client.js';
+import { createChain } from '../helpers/pki.js';
+import { startTestServer, type TestServer } from '../helpers/start-server.js';
+
+/** Resolves when the server closes the socket, with how long that took. */
+function closedAfter(socket: tls.TLSSocket, started: number): Promise<number> {
+  return new Promise((resolve) => socket.once('close', () => resolve(Date.now() - started)));
+}
+
+describe('hostile clients', () => {
+  let server: TestServer;
+  let token: string;
+
+  beforeAll(async () => {
+    server = await startTestServer({ start: { headersTimeoutMs: 1000, requestTimeoutMs: 2000 } });
+    token = await server.adminToken();
+  });
+  afterAll(() => server.close());
+
+  it('cuts off a client that sends its headers one byte at a time', async () => {
+    const socket = tls.connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false });
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    socket.on('error', () => undefined);
+    const started = Date.now();
+    const closed = closedAfter(socket, started);
+    const text = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ' + 'a'.repeat(100);
+    let i = 0;
+    const timer = setInterval(() => {
+      if (socket.destroyed || i >= text.length) return clearInterval(timer);
+      socket.write(text[i++]!);
+    }, 100);
+    const ms = await closed;
+    clearInterval(timer);
+    expect(ms).toBeLessThan(4000);
+    expect(i).toBeLessThan(text.length);
+  });
+
+  it('cuts off a client that trickles its body', async () => {
+    const socket = tls.connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false });
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    socket.on('error', () => undefined);
+    const started = Date.now();
+    const closed = closedAfter(socket, started);
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.write(`POST /v1/certificates/external HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: text/plain\r\nContent-Length: 5000\r\n\r\n`);
+    const timer = setInterval(() => !socket.destroyed && socket.write('A'), 200);
+    const ms = await closed;
+    clearInterval(timer);
+    expect(ms).toBeLessThan(6000);
+    expect(answer === '' || /^HTTP\/1\.1 (408|400|503)/.test(answer)).toBe(true);
+    expect((await server.request('GET', '/healthz')).status).toBe(200);
+  });
+
+  it('refuses more than 4 concurrent uploads from one client with 429', async () => {
+    const chain = await createChain();
+    const open: ClientRequest[] = [];
+    const statuses: Promise<number>[] = [];
+    for (let i = 0; i < 5; i++) {
+      statuses.push(
+        new Promise((resolve, reject) => {
+          const req = https.request(
+            { host: '127.0.0.1', port: server.port, method: 'POST', path: '/v1/certificates/external', rejectUnauthorized: false, agent: false,
+              headers: { ...bearer(token), 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(chain.bundle)) } },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          req.on('error', reject);
+          req.write(chain.bundle.slice(0, 10));
+          open.push(req);
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const fifth = await statuses[4]!;
+    expect(fifth).toBe(429);
+    for (const req of open.slice(0, 4)) req.end(chain.bundle.slice(10));
+    const first = await Promise.all(statuses.slice(0, 4));
+    expect(first.every((status) => status === 201)).toBe(true);
+  });
+
+  it('enforces MAX_UPLOAD_BYTES while streaming a chunked body, before it has all arrived', async () => {
+    const before = await peerCertificate(server.port);
+    const result = await new Promise<{ status: number; sentBytes: number }>((resolve, reject) => {
+      let sent = 0;
+      let done = false;
+      const req = https.request(
+        { host: '127.0.0.1', port: server.port, method: 'POST', path: '/v1/certificates/external', rejectUnauthorized: false, agent: false,
+          headers: { ...bearer(token), 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' } },
+        (res) => {
+          done = true;
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, sentBytes: sent });
+        },
+      );
+      req.on('error', (error) => (done ? undefined : reject(error)));
+      const chunk = Buffer.alloc(64 * 1024, 'A');
+      const pump = () => {
+        // At most 8 MiB, far past the 1 MiB limit; stop as soon as the server answered.
+        if (done || sent >= 8 * 1024 * 1024) return req.end();
+        sent += chunk.length;
+        req.write(chunk, () => setImmediate(pump));
+      };
+      pump();
+    });
+    expect(result.status).toBe(413);
+    expect(result.sentBytes).toBeLessThan(8 * 1024 * 1024);
+    expect((await peerCertificate(server.port)).fingerprint).toBe(before.fingerprint);
+  });
+
+  it('survives garbage that is not TLS, and a TLS client that says nothing', async () => {
+    const net = await import('node:net');
+    const raw = net.connect(server.port, '127.0.0.1');
+    raw.on('error', () => undefined);
+    raw.write('GET / HTTP/1.1\r\n\r\n' + '\x00'.repeat(1000));
+    await new Promise((resolve) => raw.once('close', resolve));
+    const quiet = tls.connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false });
+    quiet.on('error', () => undefined);
+    await new Promise((resolve) => quiet.once('secureConnect', resolve));
+    expect((await server.request('GET', '/healthz')).status).toBe(200);
+    quiet.destroy();
+  });
+});
