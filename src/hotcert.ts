@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { openDatabase, type Db } from './db/open-database.js';
+import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
 import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
 import { loadMasterKey } from './secrets/master-key.js';
@@ -96,7 +97,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     clock,
   });
   const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, masterKey, clock, logger: options.logger, metrics });
-  const webhookCa = createWebhookCaService({ repo, audit, trustStore, clock, logger: options.logger });
+  const webhookCa = createWebhookCaService({ repo: createWebhookCaRepo(db, clock), audit, trustStore, clock, logger: options.logger });
   return {
     db,
     users,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AuditRepo } from '../db/audit-repo.js';
-import type { CertificatesRepo } from '../db/certificates-repo.js';
+import type { WebhookCaRepo } from '../db/webhook-ca-repo.js';
 import { invalid } from '../http/errors.js';
 import type { TrustStore } from '../tls/trust-store.js';
 import type { Finding } from '../validation/findings.js';
@@ -8,7 +8,7 @@ import { validateWebhookCa } from '../validation/webhook-ca-rules.js';
 import type { ChangeContext } from './certificate-service.js';
 
 export interface WebhookCaServiceDeps {
-  repo: CertificatesRepo;
+  repo: WebhookCaRepo;
   audit: AuditRepo;
   trustStore: TrustStore;
   clock: () => number;
@@ -21,9 +21,9 @@ export function createWebhookCaService({ repo, audit, trustStore, clock, logger 
   return {
     /** Re-reads the stored bundle into the live trust store (boot, and after another process changed it). */
     reload(): void {
-      trustStore.set(splitStored(repo.webhookCa()));
+      trustStore.set(splitStored(repo.get()));
     },
-    get: (): string | null => repo.webhookCa(),
+    get: (): string | null => repo.get(),
     set(input: Uint8Array | string, context: ChangeContext): { warnings: Finding[] } {
       const result = validateWebhookCa(input, clock());
       if (!result.ok) {
@@ -32,7 +32,7 @@ export function createWebhookCaService({ repo, audit, trustStore, clock, logger 
         throw invalid(result.errors.map((finding) => finding.message));
       }
       const pem = result.certificates.join('');
-      repo.setWebhookCa(pem, {
+      repo.set(pem, result.fingerprints, {
         actor: context.actor,
         clientAddress: context.address,
         action: 'webhook_ca.set',
@@ -43,7 +43,7 @@ export function createWebhookCaService({ repo, audit, trustStore, clock, logger 
       return { warnings: result.warnings };
     },
     delete(context: ChangeContext): void {
-      repo.setWebhookCa(null, { actor: context.actor, clientAddress: context.address, action: 'webhook_ca.deleted' });
+      repo.clear({ actor: context.actor, clientAddress: context.address, action: 'webhook_ca.deleted' });
       trustStore.set([]);
       logger.info({ event: 'webhook_ca.deleted', actor: context.actor }, 'webhook CA bundle removed');
     },

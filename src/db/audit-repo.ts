@@ -20,19 +20,24 @@ export interface AuditRecord {
   details: Record<string, unknown>;
 }
 
+/** Writes one audit row; repositories call it inside their own transactions. */
+export function insertAudit(tx: Pick<Db, 'insert'>, at: number, entry: AuditEntry): void {
+  tx.insert(auditLog)
+    .values({
+      at,
+      actor: entry.actor,
+      action: entry.action,
+      clientAddress: entry.clientAddress ?? null,
+      fingerprint: entry.fingerprint ?? null,
+      detailsJson: JSON.stringify(entry.details ?? {}),
+    })
+    .run();
+}
+
 export function createAuditRepo(db: Db, clock: () => number) {
   return {
     record(entry: AuditEntry): void {
-      db.insert(auditLog)
-        .values({
-          at: clock(),
-          actor: entry.actor,
-          action: entry.action,
-          clientAddress: entry.clientAddress ?? null,
-          fingerprint: entry.fingerprint ?? null,
-          detailsJson: JSON.stringify(entry.details ?? {}),
-        })
-        .run();
+      insertAudit(db, clock(), entry);
     },
     recent(limit: number): AuditRecord[] {
       return db

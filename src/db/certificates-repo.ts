@@ -1,7 +1,7 @@
 import { desc, eq, sql } from 'drizzle-orm';
-import type { AuditEntry } from './audit-repo.js';
+import { insertAudit, type AuditEntry } from './audit-repo.js';
 import type { Db } from './open-database.js';
-import { auditLog, certificateVersions, serviceState } from './schema.js';
+import { certificateVersions, serviceState } from './schema.js';
 
 export type CertificateSource = 'default' | 'upload' | 'rollback' | 'import';
 export type CertificateRow = typeof certificateVersions.$inferSelect;
@@ -28,18 +28,7 @@ export function createCertificatesRepo(db: Db, clock: () => number) {
 
   const state = (): StateRow => db.select().from(serviceState).where(eq(serviceState.id, 1)).get()!;
 
-  function writeAudit(tx: Pick<Db, 'insert'>, entry: AuditEntry): void {
-    tx.insert(auditLog)
-      .values({
-        at: clock(),
-        actor: entry.actor,
-        action: entry.action,
-        clientAddress: entry.clientAddress ?? null,
-        fingerprint: entry.fingerprint ?? null,
-        detailsJson: JSON.stringify(entry.details ?? {}),
-      })
-      .run();
-  }
+  const writeAudit = (tx: Pick<Db, 'insert'>, entry: AuditEntry) => insertAudit(tx, clock(), entry);
 
   return {
     state,
@@ -115,22 +104,6 @@ export function createCertificatesRepo(db: Db, clock: () => number) {
     },
     setFallbackReason(reason: string | null): void {
       db.update(serviceState).set({ fallbackReason: reason }).where(eq(serviceState.id, 1)).run();
-    },
-    webhookCa(): string | null {
-      return state().webhookCaPem;
-    },
-    setWebhookCa(pem: string | null, audit: AuditEntry): void {
-      db.transaction(
-        (tx) => {
-          const current = state();
-          tx.update(serviceState)
-            .set({ webhookCaPem: pem, generation: current.generation + 1, updatedAt: clock() })
-            .where(eq(serviceState.id, 1))
-            .run();
-          writeAudit(tx, audit);
-        },
-        { behavior: 'immediate' },
-      );
     },
   };
 }

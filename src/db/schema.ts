@@ -44,8 +44,16 @@ export const serviceState = sqliteTable('service_state', {
   activeVersion: integer('active_version'),
   generation: integer('generation').notNull().default(0),
   fallbackReason: text('fallback_reason'),
-  webhookCaPem: text('webhook_ca_pem'),
   updatedAt: integer('updated_at').notNull().default(sql`0`),
+});
+
+/** The trust store for outgoing webhook calls: one row, or none. */
+export const webhookCa = sqliteTable('webhook_ca', {
+  id: integer('id').primaryKey(),
+  pem: text('pem').notNull(),
+  fingerprintsJson: text('fingerprints_json').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+  updatedBy: text('updated_by').notNull(),
 });
 
 export const auditLog = sqliteTable(

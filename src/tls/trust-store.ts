@@ -11,10 +11,13 @@ export function createTrustStore() {
 
   return {
     set(pems: string[]): void {
+      if (pems.length === extra.length && pems.every((pem, i) => pem === extra[i])) return;
       extra = pems;
       const previous = agent;
       agent = new https.Agent({ keepAlive: true, ca: [...tls.rootCertificates, ...pems] });
-      previous.destroy();
+      // Requests in flight finish on their sockets, which then close; idle ones (trusting the old bundle) close now.
+      for (const sockets of Object.values(previous.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+      (previous as unknown as { keepAlive: boolean }).keepAlive = false;
     },
     certificates: (): readonly string[] => extra,
     agent: (): https.Agent => agent,
