@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { CertificateService } from './certificates/certificate-service.js';
@@ -35,6 +36,16 @@ export function createApp(deps: AppDeps): Hono {
 
   app.use('*', requestLog({ logger, metrics }));
   app.use('*', securityHeaders());
+  // No body anywhere may exceed MAX_UPLOAD_BYTES, JSON ones included; uploads check it again with their own message.
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: config.maxUploadBytes,
+      onError: () => {
+        throw new ApiError(413, 'invalidParameter', `the body is larger than ${config.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`);
+      },
+    }),
+  );
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 

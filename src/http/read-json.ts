@@ -1,11 +1,11 @@
 import type { Context } from 'hono';
-import { invalid } from './errors.js';
+import { invalid, missing } from './errors.js';
 
 /** The JSON object body, `{}` for an empty body; a clear 400 for anything else. */
 export async function readJsonObject(c: Context, { required = false } = {}): Promise<Record<string, unknown>> {
   const text = await c.req.text();
   if (text.trim() === '') {
-    if (required) throw invalid('a JSON object body is required');
+    if (required) throw missing('a JSON object body is required');
     return {};
   }
   let value: unknown;

@@ -90,4 +90,29 @@ describe('first boot and restart', () => {
     expect(res.headers['content-type']).toBe('application/json; charset=UTF-8');
     expect(res.headers['x-request-id']).toBeTruthy();
   });
+
+  it('answers an internal error in the envelope with code 1014, no stack, and keeps serving TLS', async () => {
+    const broken = await startTestServer();
+    try {
+      const token = await broken.adminToken();
+      broken.hotcert.services.db.$client.close();
+      const res = await broken.request('GET', '/v1/certificates/external', { headers: bearer(token) });
+      expect(res.status).toBe(500);
+      expect(res.json.errors).toEqual([{ code: 1014, title: 'Internal error', details: expect.any(String) }]);
+      expect(res.text).not.toMatch(/\bat \S+ \(|\.ts:|\.js:|node_modules/);
+      expect((await peerCertificate(broken.port)).fingerprint).toMatch(/^[0-9a-f]{64}$/);
+      expect(broken.logs.some((line) => line.includes('"event":"http.internal_error"'))).toBe(true);
+    } finally {
+      await broken.close();
+    }
+  });
+
+  it('caps JSON bodies too (413) and answers 1008 for a missing one', async () => {
+    const token = await server.adminToken();
+    const big = await server.request('POST', '/v1/users', { headers: { ...bearer(token), 'Content-Type': 'application/json' }, body: `{"username":"${'x'.repeat(1_100_000)}"}` });
+    expect(big.status).toBe(413);
+    const none = await server.request('POST', '/v1/users', { headers: bearer(token) });
+    expect(none.status).toBe(400);
+    expect(none.json.errors[0].code).toBe(1008);
+  });
 });
