@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** dist/bench/ when compiled; the package root is two levels up. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'hotcert.js');
+export const SERVER_HOOK = path.join(ROOT, 'dist', 'bench', 'server-hook.js');
+
+export interface MemorySample {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+export interface RunningProcess {
+  child: ChildProcess;
+  port: number;
+  spawnedAt: number;
+  listening: Record<string, unknown>;
+  logs: Record<string, unknown>[];
+  /** Only when started with `hook: true`: asks the server process for process.memoryUsage(), optionally after a forced GC. */
+  memory(options?: { gc?: boolean }): Promise<MemorySample>;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface SpawnOptions {
+  dataDir: string;
+  port?: number;
+  /** Load bench/server-hook.js (forced GC and memory readings over IPC, for the benchmark only). */
+  hook?: boolean;
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+  /** Keep every log line (the default keeps none, to stay cheap under load). */
+  keepLogs?: boolean;
+  script?: string;
+  args?: string[];
+  timeoutMs?: number;
+}
+
+/** Starts a server process (hotcert by default) and resolves once it logged `listening`. */
+export async function spawnProcess(options: SpawnOptions): Promise<RunningProcess> {
+  const port = options.port ?? (await freePort());
+  const nodeArgs = [...(options.nodeArgs ?? [])];
+  if (options.hook) nodeArgs.push('--expose-gc', '--import', SERVER_HOOK);
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, [...nodeArgs, options.script ?? CLI, ...(options.args ?? ['serve'])], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: options.dataDir, ...options.env, PORT: String(port) },
+    stdio: options.hook ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  let buffered = '';
+  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not listen within ${options.timeoutMs ?? 15_000} ms: ${stderr.join('')}`));
+    }, options.timeoutMs ?? 15_000);
+    let done = false;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (done && !options.keepLogs) return;
+      buffered += chunk.toString('utf8');
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        let entry: Record<string, unknown>;
+        try {
+          entry = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        if (options.keepLogs) logs.push(entry);
+        if (!done && entry.event === 'listening') {
+          done = true;
+          clearTimeout(timer);
+          resolve(entry);
+        }
+      }
+      if (done && !options.keepLogs) buffered = '';
+    });
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (!done) reject(new Error(`server exited with ${code} before listening: ${stderr.join('')}`));
+    });
+  });
+
+  let nextId = 0;
+  return {
+    child,
+    port,
+    spawnedAt,
+    listening,
+    logs,
+    memory(request = {}) {
+      if (!options.hook || !child.send) return Promise.reject(new Error('started without the bench hook'));
+      const id = ++nextId;
+      return new Promise<MemorySample>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no memory reading within 10 s')), 10_000);
+        const onMessage = (message: { id?: number; memory?: MemorySample }) => {
+          if (message.id !== id || !message.memory) return;
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          resolve(message.memory);
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'memory', id, gc: request.gc ?? false });
+      });
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        child.once('exit', () => {
+          clearTimeout(force);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
