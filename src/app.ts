@@ -8,6 +8,7 @@ import type { AuditRepo } from './db/audit-repo.js';
 import { ApiError, errorCodes, type ErrorEntry } from './http/errors.js';
 import { meta } from './http/meta.js';
 import { requestLog, securityHeaders } from './http/request-log.js';
+import { json } from './http/respond.js';
 import type { Metrics } from './observability/metrics.js';
 import { auditRoutes } from './routes/audit/audit-routes.js';
 import { certificatesRoutes } from './routes/certificates/certificates-routes.js';
@@ -37,17 +38,19 @@ export function createApp(deps: AppDeps): Hono {
   app.use('*', requestLog({ logger, metrics }));
   app.use('*', securityHeaders());
   // No body anywhere may exceed MAX_UPLOAD_BYTES, JSON ones included; uploads check it again with their own message.
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: config.maxUploadBytes,
-      onError: () => {
-        throw new ApiError(413, 'invalidParameter', `the body is larger than ${config.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`);
-      },
-    }),
-  );
+  // GET and HEAD are skipped: looking at their body would make the adapter build a full Request for nothing.
+  const limitBody = bodyLimit({
+    maxSize: config.maxUploadBytes,
+    onError: () => {
+      throw new ApiError(413, 'invalidParameter', `the body is larger than ${config.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`);
+    },
+  });
+  app.use('*', async function limitRequestBody(c, next) {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    return limitBody(c, next);
+  });
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/healthz', (c) => json(c, { status: 'ok' }));
 
   app.route('/v1/users', usersRoutes({ users }));
   app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, maxUploadBytes: config.maxUploadBytes, uploadsPerClient: config.uploadsPerClient }));
@@ -56,19 +59,19 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/v1/metrics', metricsRoutes({ users, metrics, apiKey: config.apiKey }));
   app.route('/v1/audit', auditRoutes({ users, audit: deps.audit }));
 
-  app.notFound((c) => c.json(envelope([{ ...errorCodes.notFound, details: `no route for ${c.req.method} ${c.req.path}` }]), 404));
+  app.notFound((c) => json(c, envelope([{ ...errorCodes.notFound, details: `no route for ${c.req.method} ${c.req.path}` }]), 404));
 
   app.onError((error, c) => {
     if (error instanceof ApiError) {
       for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-      return c.json(envelope(error.entries), error.status);
+      return json(c, envelope(error.entries), error.status);
     }
     if (error instanceof HTTPException && error.status < 500) {
-      return c.json(envelope([{ ...errorCodes.invalidParameter, details: 'the request could not be read' }]), error.status);
+      return json(c, envelope([{ ...errorCodes.invalidParameter, details: 'the request could not be read' }]), error.status);
     }
     // A bug: log the class and route only; messages may quote input, stacks may hold anything.
     logger.error({ event: 'http.internal_error', error_name: error.name, route: c.req.path, request_id: c.get('requestId') }, 'internal error');
-    return c.json(envelope([{ ...errorCodes.internal, details: 'internal error; the server log has the request id' }]), 500);
+    return json(c, envelope([{ ...errorCodes.internal, details: 'internal error; the server log has the request id' }]), 500);
   });
 
   return app;

@@ -109,6 +109,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     trustStore,
     async close() {
       await pool?.close();
+      metrics.close();
       db.$client.close();
     },
   };

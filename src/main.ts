@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DataDirError, openServices, startHotcert, type Hotcert } from './hotcert.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, stdoutDestination } from './observability/logger.js';
 
 /** One line and exit code 2 for the operator's mistakes; no stack. */
 function fail(message: string): never {
@@ -19,7 +19,7 @@ export async function serveMain(overrides: { dataDir?: string } = {}): Promise<v
     throw error;
   }
   if (overrides.dataDir) config = { ...config, dataDir: overrides.dataDir };
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, stdoutDestination());
 
   if (config.workers > 1 && cluster.isPrimary) {
     await runPrimary(config, logger);

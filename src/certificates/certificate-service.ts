@@ -25,7 +25,11 @@ export interface UploadTimings {
   validateMs: number;
   canaryMs: number;
   poolMs: number;
+  /** Waiting for earlier changes to finish (the mutex). */
+  queueMs: number;
+  /** The transaction: seal, insert, swap, fsync. */
   commitMs: number;
+  swapMs: number;
   totalMs: number;
 }
 
@@ -64,6 +68,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
   const { repo, audit, identities, masterKey, clock, logger, metrics } = deps;
   const mutex = createMutex();
   let appliedGeneration = -1;
+  let lastSwapMs = 0;
   let lastExpiryWarning: number | undefined;
 
   function loadIdentity(row: CertificateRow): TlsIdentity {
@@ -91,16 +96,30 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     return Date.parse((JSON.parse(row.summaryJson) as StoredSummary).certificate.not_after);
   }
 
-  function publishMetrics(): void {
+  interface Snapshot {
+    version: number;
+    fingerprint: string;
+    notAfter: number;
+    fallbackReason: string | null;
+  }
+  /** What health and metrics report, re-read whenever this process applies a change (its own or another's). */
+  let snapshot: Snapshot | undefined;
+
+  function readSnapshot(): Snapshot | undefined {
+    const state = repo.state();
     const row = repo.active();
-    if (!row || !metrics) return;
-    const notAfter = notAfterOf(row);
+    return row && { version: row.version, fingerprint: row.fingerprint, notAfter: notAfterOf(row), fallbackReason: state.fallbackReason };
+  }
+
+  function publishMetrics(): void {
+    snapshot = readSnapshot();
+    if (!snapshot || !metrics) return;
     metrics.setActiveCertificate({
-      fingerprint: row.fingerprint,
-      version: row.version,
-      notAfter,
-      expired: notAfter < clock(),
-      fallback: repo.state().fallbackReason !== null,
+      fingerprint: snapshot.fingerprint,
+      version: snapshot.version,
+      notAfter: snapshot.notAfter,
+      expired: snapshot.notAfter < clock(),
+      fallback: snapshot.fallbackReason !== null,
     });
   }
 
@@ -149,6 +168,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     const previous = identities.current();
     const fingerprint = bundle.certificate.fingerprint_sha256;
     let swapped = false;
+    let swapMs = 0;
     let generation = appliedGeneration;
     try {
       const row = repo.insertAndActivate(
@@ -167,7 +187,9 @@ export function createCertificateService(deps: CertificateServiceDeps) {
           expectedFingerprint,
           fallbackReason: options.fallbackReason ?? null,
           beforeCommit: (inserted, nextGeneration) => {
+            const swapStarted = performance.now();
             identities.swap({ version: inserted.version, fingerprint, keyPem: bundle.keyPem, certPem: bundle.certPem, chainPems: bundle.chainPems });
+            swapMs = performance.now() - swapStarted;
             swapped = true;
             generation = nextGeneration;
           },
@@ -177,6 +199,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       metrics?.swapped(source);
       publishMetrics();
       logger.info({ event: 'certificate.activated', version: row.version, source, fingerprint_sha256: fingerprint, actor: context.actor }, 'certificate activated');
+      lastSwapMs = swapMs;
       return row;
     } catch (error) {
       if (swapped && previous) identities.swap(previous);
@@ -290,6 +313,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
         return { report };
       }
       if (!outcome.ok) rejectWith(outcome, context, 'certificate.rejected');
+      const queued = performance.now();
       return mutex.run(() => {
         const commitStarted = performance.now();
         if (sameBundle(repo.active(), outcome.bundle)) {
@@ -303,7 +327,9 @@ export function createCertificateService(deps: CertificateServiceDeps) {
           validateMs: outcome.timings.validateMs,
           canaryMs: outcome.timings.canaryMs,
           poolMs,
+          queueMs: commitStarted - queued,
           commitMs: performance.now() - commitStarted,
+          swapMs: lastSwapMs,
           totalMs,
         };
         return { view: activeView(), changed: true, timings };
@@ -371,12 +397,12 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     },
 
     health(): { status: CertificateStatus; version: number | null; not_after: string | null; fingerprint_sha256: string | null; reason?: string } {
-      const state = repo.state();
-      const row = repo.active();
-      if (!row) return { status: 'fallback', version: null, not_after: null, fingerprint_sha256: null, reason: 'no certificate is active' };
-      const notAfter = notAfterOf(row);
-      const base = { version: row.version, not_after: new Date(notAfter).toISOString(), fingerprint_sha256: row.fingerprint };
-      if (state.fallbackReason) return { status: 'fallback', ...base, reason: state.fallbackReason };
+      // The server keeps the snapshot current (boot, every change, the sync tick); the CLI reads the database.
+      const current = snapshot ?? readSnapshot();
+      if (!current) return { status: 'fallback', version: null, not_after: null, fingerprint_sha256: null, reason: 'no certificate is active' };
+      const notAfter = current.notAfter;
+      const base = { version: current.version, not_after: new Date(notAfter).toISOString(), fingerprint_sha256: current.fingerprint };
+      if (current.fallbackReason) return { status: 'fallback', ...base, reason: current.fallbackReason };
       if (notAfter < clock()) return { status: 'expired', ...base };
       if (notAfter - clock() < 30 * DAY_MS) return { status: 'expiring', ...base };
       return { status: 'ok', ...base };

@@ -26,22 +26,26 @@ export class PreconditionFailedError extends Error {
 export function createCertificatesRepo(db: Db, clock: () => number) {
   db.insert(serviceState).values({ id: 1, generation: 0, updatedAt: clock() }).onConflictDoNothing().run();
 
-  const state = (): StateRow => db.select().from(serviceState).where(eq(serviceState.id, 1)).get()!;
+  // state() and active() run on every health probe and every sync tick: prepared once.
+  const selectState = db.select().from(serviceState).where(eq(serviceState.id, 1)).prepare();
+  const selectVersion = db.select().from(certificateVersions).where(eq(certificateVersions.version, sql.placeholder('version'))).prepare();
+  const selectGeneration = db.select({ generation: serviceState.generation }).from(serviceState).where(eq(serviceState.id, 1)).prepare();
+  const state = (): StateRow => selectState.get()!;
 
   const writeAudit = (tx: Pick<Db, 'insert'>, entry: AuditEntry) => insertAudit(tx, clock(), entry);
 
   return {
     state,
     generation(): number {
-      return state().generation;
+      return selectGeneration.get()!.generation;
     },
     active(): CertificateRow | undefined {
       const { activeVersion } = state();
       if (activeVersion === null) return undefined;
-      return db.select().from(certificateVersions).where(eq(certificateVersions.version, activeVersion)).get();
+      return selectVersion.get({ version: activeVersion });
     },
     get(version: number): CertificateRow | undefined {
-      return db.select().from(certificateVersions).where(eq(certificateVersions.version, version)).get();
+      return selectVersion.get({ version });
     },
     history(): CertificateRow[] {
       return db.select().from(certificateVersions).orderBy(desc(certificateVersions.version)).all();

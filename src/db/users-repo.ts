@@ -48,6 +48,14 @@ export function createUsersRepo(db: Db) {
 }
 
 export function createTokensRepo(db: Db) {
+  // Every authenticated request runs this: prepare it once instead of rebuilding the SQL each time.
+  const findUserByToken = db
+    .select({ user: users })
+    .from(tokens)
+    .innerJoin(users, eq(tokens.userId, users.id))
+    .where(and(eq(tokens.tokenHash, sql.placeholder('tokenHash')), gt(tokens.expiresAt, sql.placeholder('now'))))
+    .prepare();
+
   return {
     insert(token: { tokenHash: string; userId: number; now: number; expiresAt: number }): void {
       db.insert(tokens)
@@ -56,13 +64,7 @@ export function createTokensRepo(db: Db) {
     },
     /** The user behind a live token, or undefined. */
     findUser(tokenHash: string, now: number): UserRow | undefined {
-      const row = db
-        .select({ user: users })
-        .from(tokens)
-        .innerJoin(users, eq(tokens.userId, users.id))
-        .where(and(eq(tokens.tokenHash, tokenHash), gt(tokens.expiresAt, now)))
-        .get();
-      return row?.user;
+      return findUserByToken.get({ tokenHash, now })?.user;
     },
     revoke(tokenHash: string): void {
       db.delete(tokens).where(eq(tokens.tokenHash, tokenHash)).run();

@@ -17,8 +17,8 @@ export function requestLog({ logger, metrics }: { logger: Logger; metrics?: Metr
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
-    await next();
     c.header('X-Request-Id', requestId);
+    await next();
     const route = routePath(c, -1);
     metrics?.request(c.req.method, route, c.res.status);
     logger.info(
@@ -36,14 +36,12 @@ export function requestLog({ logger, metrics }: { logger: Logger; metrics?: Metr
   };
 }
 
-/** Response hygiene on every answer. */
+/** Response hygiene on every answer; set before the handler runs, so the response is built with them. */
 export function securityHeaders(): MiddlewareHandler {
   return async function securityHeadersMiddleware(c, next) {
-    await next();
     c.header('Strict-Transport-Security', 'max-age=31536000');
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Cache-Control', 'no-store');
-    c.res.headers.delete('X-Powered-By');
-    if (c.res.headers.get('Content-Type') === 'application/json') c.header('Content-Type', 'application/json; charset=UTF-8');
+    return next();
   };
 }

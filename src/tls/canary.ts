@@ -27,6 +27,50 @@ function failed(why: string): Finding {
   return finding('canary-handshake', `a test TLS handshake with the new certificate failed (${why}); ${FIX}`);
 }
 
+interface CanaryListener {
+  server: tls.Server;
+  port: number;
+}
+
+/** One listener per thread for every canary: candidates are told apart by a unique SNI name. */
+const candidates = new Map<string, tls.SecureContext>();
+let listener: Promise<CanaryListener> | undefined;
+let clientContext: tls.SecureContext | undefined;
+let sequence = 0;
+
+function canaryListener(): Promise<CanaryListener> {
+  listener ??= new Promise<CanaryListener>((resolve, reject) => {
+    const server = tls.createServer({
+      SNICallback: (name, callback) => {
+        const context = candidates.get(name);
+        if (context) callback(null, context);
+        else callback(new Error('unknown canary'));
+      },
+    });
+    server.on('tlsClientError', () => undefined);
+    server.on('secureConnection', (serverSide) => {
+      serverSide.on('error', () => undefined);
+      serverSide.end();
+    });
+    server.once('error', (error) => {
+      listener = undefined;
+      reject(error);
+    });
+    server.listen(0, '127.0.0.1', () => {
+      // Never keeps a thread or the CLI alive on its own.
+      server.unref();
+      resolve({ server, port: (server.address() as AddressInfo).port });
+    });
+  });
+  return listener;
+}
+
+/** Frees OpenSSL's copy of the candidate now, not whenever V8 collects the small wrapper; live sockets hold their own reference. */
+function release(context: tls.SecureContext): void {
+  const native = (context as unknown as { context?: { close?: () => void } }).context;
+  if (typeof native?.close === 'function') native.close();
+}
+
 /** Resolves null when a client completes a handshake and sees the leaf certificate; a Finding otherwise. Never rejects. */
 export async function canaryHandshake(bundle: CanaryBundle, timeoutMs: number = CANARY_TIMEOUT_MS): Promise<Finding | null> {
   let expected: string;
@@ -37,31 +81,34 @@ export async function canaryHandshake(bundle: CanaryBundle, timeoutMs: number = 
   } catch (error) {
     return finding('canary-handshake', `Node's TLS refused the key and certificate (${reason(error)}); ${FIX}`);
   }
+  let port: number;
+  try {
+    port = (await canaryListener()).port;
+  } catch (error) {
+    release(context);
+    return failed(`no loopback listener (${reason(error)})`);
+  }
+  const name = `canary-${++sequence}.hotcert.invalid`;
+  candidates.set(name, context);
+  clientContext ??= tls.createSecureContext();
 
   return new Promise<Finding | null>((resolve) => {
-    let socket: tls.TLSSocket | undefined;
     let settled = false;
-    const server = tls.createServer({ SNICallback: (_name, callback) => callback(null, context) });
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: name, secureContext: clientContext, rejectUnauthorized: false });
     const finish = (result: Finding | null): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      socket?.destroy();
-      server.close();
+      candidates.delete(name);
+      socket.destroy();
+      release(context);
       resolve(result);
     };
     const timer = setTimeout(() => finish(failed(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    server.on('tlsClientError', () => undefined);
-    server.on('secureConnection', (serverSide) => serverSide.on('error', () => undefined));
-    server.on('error', (error) => finish(failed(reason(error))));
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false });
-      socket.on('error', (error) => finish(failed(reason(error))));
-      socket.on('secureConnect', () => {
-        const seen = socket?.getPeerCertificate().fingerprint256;
-        finish(seen === expected ? null : failed('the server presented a different certificate'));
-      });
+    socket.on('error', (error) => finish(failed(reason(error))));
+    socket.on('secureConnect', () => {
+      const seen = socket.getPeerCertificate().fingerprint256;
+      finish(seen === expected ? null : failed('the server presented a different certificate'));
     });
   });
 }

@@ -36,7 +36,8 @@ export function createValidationPool(options: ValidationPoolOptions = {}) {
   const pool = new Piscina<ValidateTask, ValidateOutcome>({
     filename: options.filename ?? defaultWorkerFile(),
     minThreads: 1,
-    maxThreads: options.maxThreads ?? Math.max(1, os.availableParallelism()),
+    // One core stays with the event loop: validations must never starve the requests being served.
+    maxThreads: options.maxThreads ?? Math.max(1, os.availableParallelism() - 1),
     maxQueue: options.maxQueue ?? 64,
     idleTimeout: 60_000,
   });

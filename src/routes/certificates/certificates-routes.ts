@@ -6,7 +6,7 @@ import { invalid } from '../../http/errors.js';
 import { pemBody, readPem } from '../../http/pem-body.js';
 import { limitConcurrentUploads } from '../../http/upload-concurrency.js';
 import { readJsonObject } from '../../http/read-json.js';
-import { reply } from '../../http/respond.js';
+import { json, reply } from '../../http/respond.js';
 import type { UserService } from '../../users/user-service.js';
 
 export interface CertificatesRoutesDeps {
@@ -44,10 +44,10 @@ export function certificatesRoutes({ users, certificates, maxUploadBytes, upload
     if ('report' in result) return reply(c, { report: result.report });
     if (result.timings) {
       const t = result.timings;
-      c.header('Server-Timing', `validate;dur=${t.validateMs.toFixed(2)}, canary;dur=${t.canaryMs.toFixed(2)}, pool;dur=${t.poolMs.toFixed(2)}, commit;dur=${t.commitMs.toFixed(2)}, total;dur=${t.totalMs.toFixed(2)}`);
+      c.header('Server-Timing', `validate;dur=${t.validateMs.toFixed(2)}, canary;dur=${t.canaryMs.toFixed(2)}, pool;dur=${t.poolMs.toFixed(2)}, queue;dur=${t.queueMs.toFixed(2)}, commit;dur=${t.commitMs.toFixed(2)}, swap;dur=${t.swapMs.toFixed(2)}, total;dur=${t.totalMs.toFixed(2)}`);
     }
     c.header('ETag', `"${result.view.fingerprint_sha256}"`);
-    return c.json(null, 201);
+    return json(c, null, 201);
   });
 
   app.post('/rollback', admin, async (c) => {
@@ -62,7 +62,7 @@ export function certificatesRoutes({ users, certificates, maxUploadBytes, upload
 
   app.delete('/', admin, async (c) => {
     await certificates.reset(context(c));
-    return c.json(null, 200);
+    return json(c, null, 200);
   });
 
   return app;

@@ -3,6 +3,7 @@ import type { WebhookCaService } from '../../certificates/webhook-ca-service.js'
 import { requireAuth } from '../../http/auth.js';
 import { clientAddress } from '../../http/client-address.js';
 import { pemBody, readPem } from '../../http/pem-body.js';
+import { json } from '../../http/respond.js';
 import type { UserService } from '../../users/user-service.js';
 
 export function webhookCaRoutes({ users, webhookCa, maxUploadBytes }: { users: UserService; webhookCa: WebhookCaService; maxUploadBytes: number }) {
@@ -18,12 +19,12 @@ export function webhookCaRoutes({ users, webhookCa, maxUploadBytes }: { users: U
   app.post('/', admin, ...pemBody(maxUploadBytes), async (c) => {
     const bytes = await readPem(c);
     webhookCa.set(bytes, { actor: c.var.user!.username, address: clientAddress(c) });
-    return c.json(null, 201);
+    return json(c, null, 201);
   });
 
   app.delete('/', admin, (c) => {
     webhookCa.delete({ actor: c.var.user!.username, address: clientAddress(c) });
-    return c.json(null, 200);
+    return json(c, null, 200);
   });
 
   return app;
