@@ -31,12 +31,23 @@ export interface CertificateDetails {
 }
 
 const cache = new WeakMap<X509Certificate, CertificateDetails>();
+const parsed = new WeakMap<X509Certificate, Certificate>();
+
+/** The certificate's ASN.1 structure, parsed once per certificate object and shared by the rules. Throws if undecodable. */
+export function asnCertificate(cert: X509Certificate): Certificate {
+  let asn = parsed.get(cert);
+  if (!asn) {
+    asn = AsnConvert.parse(cert.raw, Certificate);
+    parsed.set(cert, asn);
+  }
+  return asn;
+}
 
 /** Throws if the extensions cannot be decoded; callers turn that into a finding. */
 export function certificateDetails(cert: X509Certificate): CertificateDetails {
   const cached = cache.get(cert);
   if (cached) return cached;
-  const asn = AsnConvert.parse(cert.raw, Certificate);
+  const asn = asnCertificate(cert);
   const tbs = asn.tbsCertificate;
   const details: CertificateDetails = {
     signatureAlgorithm: asn.signatureAlgorithm.algorithm,

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { formatName } from './describe-certificate.js';
 import { finding, type Finding } from './findings.js';
+import { keyIdentifiersMatch } from './key-identifiers.js';
 import { isSelfSigned, issuedBy, type ParsedCertificate } from './parse-certificates.js';
 
 /** SPEC rules 3 and 4: which certificate is the server's, and the one chain above it. */
@@ -118,6 +119,9 @@ export function checkIssuers(chain: ParsedCertificate[]): Finding[] {
     const child = chain[i - 1]!;
     if (!isCa(issuer)) {
       errors.push(finding('issuer-not-ca', `${issuer.label} issued ${child.label} but is not a CA (basicConstraints CA:TRUE is missing); use the intermediate certificate your CA publishes for this chain`, issuer.block));
+    }
+    if (!keyIdentifiersMatch(child.x509, issuer.x509)) {
+      errors.push(finding('chain-missing-intermediate', `${child.label} names a different issuer key (authorityKeyIdentifier) than the subjectKeyIdentifier of ${issuer.label}, so TLS clients will not link them; use the intermediate certificate your CA publishes for this chain`, child.block));
     }
     const keyUsage = issuer.details.keyUsage;
     if (keyUsage && !keyUsage.includes('keyCertSign')) {

@@ -11,6 +11,7 @@ import { checkKeyStrength, readPrivateKey } from './key-rules.js';
 import { checkCriticalExtensions, checkServerCertificate } from './leaf-rules.js';
 import { parseCertificates, type ParsedCertificate } from './parse-certificates.js';
 import { splitPem } from './pem-splitter.js';
+import { checkCertificateStructure } from './structure-rules.js';
 import { checkExpiresSoon, checkValidity } from './validity-rules.js';
 
 export interface NormalizedBundle {
@@ -83,6 +84,7 @@ function validate(input: string | Uint8Array, now: number, requireIntermediate: 
   errors.push(...leafRules.errors);
   warnings.push(...leafRules.warnings);
   for (const cert of served) {
+    errors.push(...checkCertificateStructure(cert));
     errors.push(...checkCriticalExtensions(cert));
     const signature = checkSignatureAlgorithm(cert);
     if (signature) errors.push(signature);

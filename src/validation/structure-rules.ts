@@ -1,0 +1,125 @@
+import { AsnConvert } from '@peculiar/asn1-schema';
+import {
+  AuthorityKeyIdentifier,
+  CRLDistributionPoints,
+  NameConstraints,
+  SubjectKeyIdentifier,
+  id_ce_authorityKeyIdentifier,
+  id_ce_cRLDistributionPoints,
+  id_ce_nameConstraints,
+  id_ce_subjectKeyIdentifier,
+} from '@peculiar/asn1-x509';
+import { asnCertificate } from './certificate-details.js';
+import { finding, type Finding } from './findings.js';
+import type { ParsedCertificate } from './parse-certificates.js';
+
+/** RFC 5280 4.1.2.2: at most 20 octets; one more is tolerated for the 0x00 that keeps a 20-octet serial positive. */
+export const MAX_SERIAL_OCTETS = 20;
+
+/**
+ * Extensions OpenSSL decodes while building a chain: one it cannot decode makes every OpenSSL client
+ * (curl, openssl s_client, most non-browser software) refuse the chain, though node:crypto parses it.
+ */
+const DECODED_EXTENSIONS: Record<string, { name: string; schema: new () => object }> = {
+  [id_ce_subjectKeyIdentifier]: { name: 'subjectKeyIdentifier', schema: SubjectKeyIdentifier },
+  [id_ce_authorityKeyIdentifier]: { name: 'authorityKeyIdentifier', schema: AuthorityKeyIdentifier },
+  [id_ce_nameConstraints]: { name: 'nameConstraints', schema: NameConstraints },
+  [id_ce_cRLDistributionPoints]: { name: 'cRLDistributionPoints', schema: CRLDistributionPoints },
+};
+
+const structures = new WeakMap<ParsedCertificate, Finding[]>();
+
+/** Applies to every served certificate: encodings that node accepts but TLS clients refuse. */
+export function checkCertificateStructure(cert: ParsedCertificate): Finding[] {
+  const cached = structures.get(cert);
+  if (cached) return cached;
+  const problems: string[] = [];
+  try {
+    const tbs = asnCertificate(cert.x509).tbsCertificate;
+    const serial = new Uint8Array(tbs.serialNumber);
+    const octets = serial.length > MAX_SERIAL_OCTETS && serial[0] === 0 ? serial.length - 1 : serial.length;
+    if (octets > MAX_SERIAL_OCTETS) problems.push(`its serial number is ${octets} octets long, more than the ${MAX_SERIAL_OCTETS} allowed`);
+    const seen = new Set<string>();
+    for (const ext of tbs.extensions ?? []) {
+      if (seen.has(ext.extnID)) problems.push(`it contains the extension ${ext.extnID} more than once`);
+      seen.add(ext.extnID);
+      const decoded = DECODED_EXTENSIONS[ext.extnID];
+      if (!decoded) continue;
+      try {
+        AsnConvert.parse(ext.extnValue.buffer, decoded.schema);
+      } catch {
+        problems.push(`its ${decoded.name} extension cannot be decoded`);
+      }
+    }
+  } catch {
+    problems.push('it cannot be decoded');
+  }
+  for (const problem of validityEncodingProblems(cert.x509.raw)) problems.push(problem);
+  const pathLen = cert.details.basicConstraints?.pathLen;
+  if (pathLen !== undefined && pathLen < 0) problems.push('its basicConstraints path length is negative');
+  const findings = [...new Set(problems)].map((problem) =>
+    finding('certificate-invalid', `${cert.label} is not a valid X.509 certificate (${problem}), so TLS clients will refuse it; have it issued again by your CA`, cert.block));
+  structures.set(cert, findings);
+  return findings;
+}
+
+interface Element {
+  tag: number;
+  content: Buffer;
+  end: number;
+}
+
+/** One DER element at `offset` (definite lengths only); undefined when malformed. */
+function readElement(der: Buffer, offset: number): Element | undefined {
+  const tag = der[offset];
+  let length = der[offset + 1];
+  if (tag === undefined || length === undefined) return undefined;
+  let start = offset + 2;
+  if (length & 0x80) {
+    const octets = length & 0x7f;
+    if (octets === 0 || octets > 4) return undefined;
+    length = 0;
+    for (let i = 0; i < octets; i += 1) length = length * 256 + (der[start + i] ?? 0);
+    start += octets;
+  }
+  const end = start + length;
+  return end > der.length ? undefined : { tag, content: der.subarray(start, end), end };
+}
+
+function childElements(parent: Buffer, limit: number): Element[] {
+  const result: Element[] = [];
+  for (let offset = 0; offset < parent.length && result.length < limit; ) {
+    const element = readElement(parent, offset);
+    if (!element) break;
+    result.push(element);
+    offset = element.end;
+  }
+  return result;
+}
+
+const UTC_TIME = 0x17;
+const GENERALIZED_TIME = 0x18;
+
+/** RFC 5280 4.1.2.5, as OpenSSL enforces it: YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ, and a real calendar date. */
+function validityEncodingProblems(raw: Buffer): string[] {
+  const certificate = readElement(raw, 0);
+  const tbs = certificate && readElement(certificate.content, 0);
+  if (!tbs) return [];
+  const fields = childElements(tbs.content, 5);
+  const validity = fields[0]?.tag === 0xa0 ? fields[4] : fields[3];
+  if (!validity) return [];
+  const [notBefore, notAfter] = childElements(validity.content, 2);
+  return [['notBefore', notBefore] as const, ['notAfter', notAfter] as const]
+    .filter(([, time]) => !time || !isWellFormedTime(time))
+    .map(([name]) => `its ${name} time is not encoded as RFC 5280 requires (YYMMDDHHMMSSZ)`);
+}
+
+function isWellFormedTime({ tag, content }: Element): boolean {
+  const text = content.toString('latin1');
+  const utc = tag === UTC_TIME;
+  if (!(utc ? /^\d{12}Z$/ : /^\d{14}Z$/).test(text) || (!utc && tag !== GENERALIZED_TIME)) return false;
+  const digits = utc ? `${Number(text.slice(0, 2)) >= 50 ? 19 : 20}${text}` : text;
+  const [year, month, day, hour, minute, second] = [0, 4, 6, 8, 10, 12].map((at, i) => Number(digits.slice(at, i === 0 ? 4 : at + 2))) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour < 24 && minute < 60 && second < 60;
+}
