@@ -15,6 +15,8 @@ export interface MemoryResult {
   /** (RSS at end − RSS at 100) / (swaps − 100), as read without and with a forced GC of the main isolate. */
   bytesPerSwap: number;
   bytesPerSwapAfterGc: number;
+  /** The same from 2,500 swaps on: growth once the allocators have reached their working size (a leak would still show). */
+  steadyBytesPerSwap: number | undefined;
   /** RSS readings along the way (no forced GC; the first and last are after one), for the plateau-or-leak question. */
   curve: { swaps: number; rssMb: number }[];
 }
@@ -53,10 +55,15 @@ export async function measureMemory(server: RunningProcess, token: string, bundl
   const at100 = await read();
   const swapsAt100 = swaps;
   curve.push({ swaps, rssMb: round(at100.afterGc.rss / 1e6, 1) });
+  let steadyFrom: { swaps: number; rss: number } | undefined;
   for (const step of [1_000, 2_500, 5_000, 7_500, options.target]) {
     if (step > options.target) continue;
     await runUntil(step);
-    if (step < options.target) curve.push({ swaps, rssMb: round((await server.memory()).rss / 1e6, 1) });
+    if (step < options.target) {
+      const rss = (await server.memory()).rss;
+      curve.push({ swaps, rssMb: round(rss / 1e6, 1) });
+      if (step === 2_500) steadyFrom = { swaps, rss };
+    }
     if (performance.now() >= deadline) break;
   }
   const atEnd = await read();
@@ -73,6 +80,7 @@ export async function measureMemory(server: RunningProcess, token: string, bundl
     atEnd,
     bytesPerSwap: Math.round((atEnd.natural.rss - at100.natural.rss) / span),
     bytesPerSwapAfterGc: Math.round((atEnd.afterGc.rss - at100.afterGc.rss) / span),
+    steadyBytesPerSwap: steadyFrom && swaps > steadyFrom.swaps ? Math.round((atEnd.natural.rss - steadyFrom.rss) / (swaps - steadyFrom.swaps)) : undefined,
     curve,
   };
 }

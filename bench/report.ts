@@ -56,6 +56,7 @@ export function printReport(r: Results): void {
       ['RSS after 100 swaps', `${mb(m.at100.natural.rss)}  (after forced GC ${mb(m.at100.afterGc.rss)}; heap ${mb(m.at100.afterGc.heapUsed)})`],
       [`RSS after ${m.swaps} swaps`, `${mb(m.atEnd.natural.rss)}  (after forced GC ${mb(m.atEnd.afterGc.rss)}; heap ${mb(m.atEnd.afterGc.heapUsed)})`],
       ['bytes per swap', `${m.bytesPerSwap} B  (${m.bytesPerSwapAfterGc} B after forced GC of the main isolate)`],
+      ['bytes per swap from 2,500 on', m.steadyBytesPerSwap === undefined ? 'n/a' : `${m.steadyBytesPerSwap} B  (after the allocators' warm-up; not the target's definition)`],
       ['RSS curve (swaps: MB)', m.curve.map((p: { swaps: number; rssMb: number }) => `${p.swaps}: ${p.rssMb}`).join(', ')],
       ['swaps counted by the server', String(m.swapsTotalMetric)],
     ]),
