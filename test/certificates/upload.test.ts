@@ -131,7 +131,9 @@ describe('certificate upload, hot swap, history, rollback and reset', () => {
   });
 
   it('makes changes conditional on If-Match (412 when another change got there first)', async () => {
-    const current = (await active()).fingerprint_sha256 as string;
+    const read = await server.request('GET', '/v1/certificates/external', { headers: bearer(token) });
+    const current = read.json.certificates[0].fingerprint_sha256 as string;
+    expect(read.headers.etag).toBe(`"${current}"`);
     const stale = 'f'.repeat(64);
     const chain = await createChain();
     const refused = await server.upload(chain.bundle, token, { 'If-Match': stale });

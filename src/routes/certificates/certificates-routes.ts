@@ -26,7 +26,12 @@ export function certificatesRoutes({ users, certificates, maxUploadBytes, upload
     ifMatch: c.req.header('if-match'),
   });
 
-  app.get('/', anyUser, (c) => reply(c, { certificates: [certificates.active()] }));
+  app.get('/', anyUser, (c) => {
+    const active = certificates.active();
+    // For automation: the value to send back in If-Match.
+    c.header('ETag', `"${active.fingerprint_sha256}"`);
+    return reply(c, { certificates: [active] });
+  });
 
   app.get('/history', anyUser, (c) => reply(c, { certificates: certificates.history() }));
 
