@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The hostile-upload suite forces collections to check that replaying it leaves no growth behind.
+    execArgv: ['--expose-gc'],
   },
 });

@@ -428,6 +428,25 @@ describe('hostile uploads change nothing and get a clear error', () => {
     expect(active.json.certificates[0].warnings.map((w: { rule: string }) => w.rule)).toContain('normalised-text');
   });
 
+  it('keeps a stable memory footprint when every case is replayed twice more', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    expect(gc, 'vitest.config.ts passes --expose-gc').toBeTypeOf('function');
+    const replay = async () => {
+      for (const hostile of cases) await server.upload(hostile.body(pki), token, hostile.contentType ? { 'Content-Type': hostile.contentType } : {});
+    };
+    const settled = () => {
+      gc!();
+      const usage = process.memoryUsage();
+      return usage.heapUsed + usage.external;
+    };
+    await replay();
+    const first = settled();
+    await replay();
+    await replay();
+    const grown = settled() - first;
+    expect(grown).toBeLessThan(8 * 1024 * 1024);
+  }, 120_000);
+
   it('survived every case: the process still serves and logged no internal error', async () => {
     expect((await server.request('GET', '/healthz')).status).toBe(200);
     const internal = server.logs.filter((line) => /"level":(50|60)/.test(line));
