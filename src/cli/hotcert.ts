@@ -142,4 +142,6 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+// The database and master key hold secrets: files we create are readable by this user only.
+process.umask(0o077);
 await main(process.argv.slice(2));

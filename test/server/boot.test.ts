@@ -3,6 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, peerCertificate } from '../helpers/https-client.js';
+import { runCli } from '../helpers/spawn-server.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 
 describe('first boot and restart', () => {
@@ -114,5 +115,12 @@ describe('first boot and restart', () => {
     const none = await server.request('POST', '/v1/users', { headers: bearer(token) });
     expect(none.status).toBe(400);
     expect(none.json.errors[0].code).toBe(1008);
+  });
+
+  it('creates the data directory and its files readable by the owner only', () => {
+    const dir = path.join(server.dataDir, 'fresh');
+    expect(runCli(['reset-certificate', '--data-dir', dir]).status).toBe(0);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    for (const name of ['hotcert.db', 'master.key']) expect(statSync(path.join(dir, name)).mode & 0o077).toBe(0);
   });
 });
