@@ -14,6 +14,7 @@ import { createMetrics } from './observability/metrics.js';
 import { loadMasterKey } from './secrets/master-key.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
 import { startServer, type RunningServer } from './tls/https-server.js';
+import { rotateTicketKeys } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
 import { createLoginThrottle } from './users/login-throttle.js';
 import { createUserService } from './users/user-service.js';
@@ -33,6 +34,7 @@ export interface Services {
   metrics: ReturnType<typeof createMetrics>;
   identities: ReturnType<typeof createIdentitySwitch>;
   trustStore: ReturnType<typeof createTrustStore>;
+  masterKey: Buffer;
   close(): Promise<void>;
 }
 
@@ -107,6 +109,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     metrics,
     identities,
     trustStore,
+    masterKey,
     async close() {
       await pool?.close();
       metrics.close();
@@ -152,6 +155,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
     requestTimeoutMs: options.requestTimeoutMs,
   });
 
+  const stopTicketRotation = rotateTicketKeys(listener.server, services.masterKey, options.clock ?? Date.now);
   const syncTimer = setInterval(() => {
     certificates
       .syncFromDatabase()
@@ -183,6 +187,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
     async close(graceMs) {
       clearInterval(syncTimer);
       clearInterval(expiryTimer);
+      stopTicketRotation();
       await listener.close(graceMs);
       await services.close();
     },

@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -89,6 +90,34 @@ describe('many processes on one data directory', () => {
     expect((await upload(server.port, token, chain.bundle)).status).toBe(201);
     // Eight fresh handshakes at once spread over both workers.
     expect(await servedWithin(server.port, fp(chain), 1000, 8)).toBeLessThan(1000);
+  });
+
+  it('resumes TLS sessions on either WORKERS=2 process and after a restart (shared ticket keys)', async () => {
+    const dir = newDir();
+    const first = await spawnServer({ DATA_DIR: dir, WORKERS: '2' }, { listenings: 2 });
+    started.push(first);
+    const connect = (port: number, session?: Buffer) =>
+      new Promise<{ reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
+        let ticket: Buffer | undefined;
+        const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, session });
+        socket.once('error', reject);
+        socket.on('session', (value: Buffer) => (ticket = value));
+        socket.once('secureConnect', () => {
+          // TLS 1.3 tickets arrive just after the handshake.
+          setTimeout(() => {
+            resolve({ reused: socket.isSessionReused(), session: ticket });
+            socket.end();
+          }, 50);
+        });
+      });
+    const { session } = await connect(first.port);
+    expect(session).toBeInstanceOf(Buffer);
+    const again = await Promise.all(Array.from({ length: 8 }, () => connect(first.port, session)));
+    expect(again.every((attempt) => attempt.reused)).toBe(true);
+    await first.stop();
+    const second = await spawnServer({ DATA_DIR: dir, PORT: String(first.port) });
+    started.push(second);
+    expect((await connect(second.port, session)).reused).toBe(true);
   });
 
   it('shuts down gracefully on SIGTERM: the in-flight upload completes, then exit 0', async () => {
