@@ -12,11 +12,13 @@ import {
   id_ce_subjectAltName,
   type KeyUsageType,
 } from '@peculiar/asn1-x509';
+import { readCertificateShell, type CertificateShell } from './certificate-shell.js';
 
 /**
  * What node:crypto's X509Certificate does not expose: extension list with critical flags, key-usage bits,
- * path length, EKU OIDs, the signature algorithm. Parsed with @peculiar's ASN.1 schema (the layer under
- * @peculiar/x509, without its reflect-metadata requirement), once per certificate object.
+ * path length, EKU OIDs, the signature algorithm. The certificate is read as a shell (certificateShell);
+ * extension values are parsed with @peculiar's ASN.1 schema (the layer under @peculiar/x509, without its
+ * reflect-metadata requirement), once per certificate object.
  */
 export interface CertificateDetails {
   signatureAlgorithm: string;
@@ -31,33 +33,48 @@ export interface CertificateDetails {
 }
 
 const cache = new WeakMap<X509Certificate, CertificateDetails>();
-const parsed = new WeakMap<X509Certificate, Certificate>();
+const shells = new WeakMap<X509Certificate, CertificateShell>();
 
-/** The certificate's ASN.1 structure, parsed once per certificate object and shared by the rules. Throws if undecodable. */
-export function asnCertificate(cert: X509Certificate): Certificate {
-  let asn = parsed.get(cert);
-  if (!asn) {
-    asn = AsnConvert.parse(cert.raw, Certificate);
-    parsed.set(cert, asn);
+/**
+ * The certificate fields the rules read, once per certificate object. Plain DER is read directly
+ * (readCertificateShell); anything else goes through the full schema parse, as every certificate used to,
+ * so what is accepted and what throws is unchanged. Throws if undecodable.
+ */
+export function certificateShell(cert: X509Certificate): CertificateShell {
+  let shell = shells.get(cert);
+  if (!shell) {
+    const raw = cert.raw;
+    shell = readCertificateShell(raw) ?? shellOf(AsnConvert.parse(raw, Certificate));
+    shells.set(cert, shell);
   }
-  return asn;
+  return shell;
+}
+
+function shellOf(asn: Certificate): CertificateShell {
+  const tbs = asn.tbsCertificate;
+  return {
+    signatureAlgorithm: asn.signatureAlgorithm.algorithm,
+    serialNumber: new Uint8Array(tbs.serialNumber),
+    notBefore: tbs.validity.notBefore.getTime(),
+    notAfter: tbs.validity.notAfter.getTime(),
+    extensions: (tbs.extensions ?? []).map((ext) => ({ extnID: ext.extnID, critical: ext.critical, value: new Uint8Array(ext.extnValue.buffer) })),
+  };
 }
 
 /** Throws if the extensions cannot be decoded; callers turn that into a finding. */
 export function certificateDetails(cert: X509Certificate): CertificateDetails {
   const cached = cache.get(cert);
   if (cached) return cached;
-  const asn = asnCertificate(cert);
-  const tbs = asn.tbsCertificate;
+  const shell = certificateShell(cert);
   const details: CertificateDetails = {
-    signatureAlgorithm: asn.signatureAlgorithm.algorithm,
-    notBefore: tbs.validity.notBefore.getTime(),
-    notAfter: tbs.validity.notAfter.getTime(),
+    signatureAlgorithm: shell.signatureAlgorithm,
+    notBefore: shell.notBefore,
+    notAfter: shell.notAfter,
     extensions: [],
   };
-  for (const ext of tbs.extensions ?? []) {
+  for (const ext of shell.extensions) {
     details.extensions.push({ oid: ext.extnID, critical: ext.critical });
-    const value = ext.extnValue.buffer;
+    const { value } = ext;
     if (ext.extnID === id_ce_basicConstraints) {
       const bc = AsnConvert.parse(value, BasicConstraints);
       details.basicConstraints = bc.pathLenConstraint === undefined

@@ -6,7 +6,7 @@ import {
   id_ce_authorityKeyIdentifier,
   id_ce_subjectKeyIdentifier,
 } from '@peculiar/asn1-x509';
-import { asnCertificate } from './certificate-details.js';
+import { certificateShell } from './certificate-details.js';
 
 /** Key identifiers as lowercase hex; what OpenSSL (X509_check_akid) matches before it tries an issuer's signature. */
 export interface KeyIdentifiers {
@@ -17,7 +17,7 @@ export interface KeyIdentifiers {
 }
 
 const cache = new WeakMap<X509Certificate, KeyIdentifiers | null>();
-const hex = (buffer: ArrayBuffer): string => Buffer.from(buffer).toString('hex');
+const hex = (bytes: ArrayBuffer | Uint8Array): string => (bytes instanceof Uint8Array ? Buffer.from(bytes) : Buffer.from(bytes)).toString('hex');
 
 /** Null when the extensions cannot be decoded (reported by the structure rules). */
 export function keyIdentifiers(cert: X509Certificate): KeyIdentifiers | null {
@@ -25,13 +25,13 @@ export function keyIdentifiers(cert: X509Certificate): KeyIdentifiers | null {
   if (cached !== undefined) return cached;
   let result: KeyIdentifiers | null;
   try {
-    const tbs = asnCertificate(cert).tbsCertificate;
-    result = { serial: hex(tbs.serialNumber) };
-    for (const ext of tbs.extensions ?? []) {
+    const shell = certificateShell(cert);
+    result = { serial: hex(shell.serialNumber) };
+    for (const ext of shell.extensions) {
       if (ext.extnID === id_ce_subjectKeyIdentifier) {
-        result.subjectKeyId = hex(AsnConvert.parse(ext.extnValue.buffer, SubjectKeyIdentifier).buffer);
+        result.subjectKeyId = hex(AsnConvert.parse(ext.value, SubjectKeyIdentifier).buffer);
       } else if (ext.extnID === id_ce_authorityKeyIdentifier) {
-        const aki = AsnConvert.parse(ext.extnValue.buffer, AuthorityKeyIdentifier);
+        const aki = AsnConvert.parse(ext.value, AuthorityKeyIdentifier);
         if (aki.keyIdentifier) result.authorityKeyId = hex(aki.keyIdentifier.buffer);
         if (aki.authorityCertSerialNumber) result.authoritySerial = hex(aki.authorityCertSerialNumber);
       }

@@ -9,7 +9,8 @@ import {
   id_ce_nameConstraints,
   id_ce_subjectKeyIdentifier,
 } from '@peculiar/asn1-x509';
-import { asnCertificate } from './certificate-details.js';
+import { certificateShell } from './certificate-details.js';
+import { childElements, readElement, type Element } from './der.js';
 import { finding, type Finding } from './findings.js';
 import type { ParsedCertificate } from './parse-certificates.js';
 
@@ -35,18 +36,18 @@ export function checkCertificateStructure(cert: ParsedCertificate): Finding[] {
   if (cached) return cached;
   const problems: string[] = [];
   try {
-    const tbs = asnCertificate(cert.x509).tbsCertificate;
-    const serial = new Uint8Array(tbs.serialNumber);
+    const shell = certificateShell(cert.x509);
+    const serial = shell.serialNumber;
     const octets = serial.length > MAX_SERIAL_OCTETS && serial[0] === 0 ? serial.length - 1 : serial.length;
     if (octets > MAX_SERIAL_OCTETS) problems.push(`its serial number is ${octets} octets long, more than the ${MAX_SERIAL_OCTETS} allowed`);
     const seen = new Set<string>();
-    for (const ext of tbs.extensions ?? []) {
+    for (const ext of shell.extensions) {
       if (seen.has(ext.extnID)) problems.push(`it contains the extension ${ext.extnID} more than once`);
       seen.add(ext.extnID);
       const decoded = DECODED_EXTENSIONS[ext.extnID];
       if (!decoded) continue;
       try {
-        AsnConvert.parse(ext.extnValue.buffer, decoded.schema);
+        AsnConvert.parse(ext.value, decoded.schema);
       } catch {
         problems.push(`its ${decoded.name} extension cannot be decoded`);
       }
@@ -61,40 +62,6 @@ export function checkCertificateStructure(cert: ParsedCertificate): Finding[] {
     finding('certificate-invalid', `${cert.label} is not a valid X.509 certificate (${problem}), so TLS clients will refuse it; have it issued again by your CA`, cert.block));
   structures.set(cert, findings);
   return findings;
-}
-
-interface Element {
-  tag: number;
-  content: Buffer;
-  end: number;
-}
-
-/** One DER element at `offset` (definite lengths only); undefined when malformed. */
-function readElement(der: Buffer, offset: number): Element | undefined {
-  const tag = der[offset];
-  let length = der[offset + 1];
-  if (tag === undefined || length === undefined) return undefined;
-  let start = offset + 2;
-  if (length & 0x80) {
-    const octets = length & 0x7f;
-    if (octets === 0 || octets > 4) return undefined;
-    length = 0;
-    for (let i = 0; i < octets; i += 1) length = length * 256 + (der[start + i] ?? 0);
-    start += octets;
-  }
-  const end = start + length;
-  return end > der.length ? undefined : { tag, content: der.subarray(start, end), end };
-}
-
-function childElements(parent: Buffer, limit: number): Element[] {
-  const result: Element[] = [];
-  for (let offset = 0; offset < parent.length && result.length < limit; ) {
-    const element = readElement(parent, offset);
-    if (!element) break;
-    result.push(element);
-    offset = element.end;
-  }
-  return result;
 }
 
 const UTC_TIME = 0x17;
