@@ -262,6 +262,23 @@ describe('certificate upload, hot swap, history, rollback and reset', () => {
   });
 });
 
+describe('a saturated validation pool', () => {
+  it('answers 503 with Retry-After instead of queueing, and changes nothing', async () => {
+    const full = await startTestServer({ start: { maxQueue: 0 } });
+    try {
+      const token = await full.adminToken();
+      const before = await peerCertificate(full.port);
+      const res = await full.upload((await createChain()).bundle, token);
+      expect(res.status).toBe(503);
+      expect(res.json.errors[0]).toMatchObject({ code: 1011, title: 'Service not ready' });
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await peerCertificate(full.port)).fingerprint).toBe(before.fingerprint);
+    } finally {
+      await full.close();
+    }
+  });
+});
+
 describe('root handling', () => {
   it('issues chains whose root is not needed by the server', async () => {
     const root = await createRoot();
