@@ -50,7 +50,8 @@ export function certificateShell(cert: X509Certificate): CertificateShell {
   return shell;
 }
 
-function shellOf(asn: Certificate): CertificateShell {
+/** The shell from the full schema parse: the fallback, and the reference the fast reader is tested against. */
+export function shellOf(asn: Certificate): CertificateShell {
   const tbs = asn.tbsCertificate;
   return {
     signatureAlgorithm: asn.signatureAlgorithm.algorithm,

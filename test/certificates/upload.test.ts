@@ -244,37 +244,24 @@ describe('certificate upload, hot swap, history, rollback and reset', () => {
     expect((await peerCertificate(server.port)).fingerprint).toBe(row.fp);
     expect((await active()).fingerprint_sha256).toBe(row.fp);
   });
-
-  it('answers 503 with Retry-After when validation exceeds its time limit', async () => {
-    const slow = await startTestServer({ start: { taskTimeoutMs: 1 } });
-    try {
-      const t = await slow.adminToken();
-      const before = await peerCertificate(slow.port);
-      const chain = await createChain();
-      const res = await slow.upload(chain.bundle, t);
-      expect(res.status).toBe(503);
-      expect(res.json.errors[0].code).toBe(1011);
-      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
-      expect((await peerCertificate(slow.port)).fingerprint).toBe(before.fingerprint);
-    } finally {
-      await slow.close();
-    }
-  });
 });
 
-describe('a saturated validation pool', () => {
-  it('answers 503 with Retry-After instead of queueing, and changes nothing', async () => {
-    const full = await startTestServer({ start: { maxQueue: 0 } });
+describe('a slow or saturated validation pool', () => {
+  it.each([
+    ['a validation runs past its time limit', { taskTimeoutMs: 1 }],
+    ['the queue is full', { maxQueue: 0 }],
+  ])('answers 503 with Retry-After when %s, and changes nothing', async (_case, start) => {
+    const busy = await startTestServer({ start });
     try {
-      const token = await full.adminToken();
-      const before = await peerCertificate(full.port);
-      const res = await full.upload((await createChain()).bundle, token);
+      const token = await busy.adminToken();
+      const before = await peerCertificate(busy.port);
+      const res = await busy.upload((await createChain()).bundle, token);
       expect(res.status).toBe(503);
       expect(res.json.errors[0]).toMatchObject({ code: 1011, title: 'Service not ready' });
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
-      expect((await peerCertificate(full.port)).fingerprint).toBe(before.fingerprint);
+      expect((await peerCertificate(busy.port)).fingerprint).toBe(before.fingerprint);
     } finally {
-      await full.close();
+      await busy.close();
     }
   });
 });

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { certificateDetails, certificateShell } from '../../src/validation/certificate-details.js';
+import { certificateDetails, certificateShell, shellOf } from '../../src/validation/certificate-details.js';
 import { MAX_SHELL_OCTETS, readCertificateShell, type CertificateShell } from '../../src/validation/certificate-shell.js';
 import { decodeOid, readStrict } from '../../src/validation/der.js';
 import {
@@ -31,17 +31,7 @@ import { createChain, createRoot, issue, type TestChain } from '../helpers/pki.j
 const SEED = Number(process.env.FC_SEED ?? 0x5eed_5e11);
 
 /** What the full @peculiar schema parse gives for the same fields (the reference the shell must match). */
-function schemaShell(der: Uint8Array): CertificateShell {
-  const asn = AsnConvert.parse(der, Certificate);
-  const tbs = asn.tbsCertificate;
-  return {
-    signatureAlgorithm: asn.signatureAlgorithm.algorithm,
-    serialNumber: new Uint8Array(tbs.serialNumber),
-    notBefore: tbs.validity.notBefore.getTime(),
-    notAfter: tbs.validity.notAfter.getTime(),
-    extensions: (tbs.extensions ?? []).map((ext) => ({ extnID: ext.extnID, critical: ext.critical, value: new Uint8Array(ext.extnValue.buffer) })),
-  };
-}
+const schemaShell = (der: Uint8Array): CertificateShell => shellOf(AsnConvert.parse(der, Certificate));
 
 /** Plain objects and arrays, so that Buffer and Uint8Array views compare by content. */
 const comparable = (shell: CertificateShell) => ({
