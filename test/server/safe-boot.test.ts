@@ -131,4 +131,26 @@ describe('expiry (injected clock)', () => {
       await server.close();
     }
   });
+
+  it('warns once at 30, 14, 7 and 1 days before expiry', async () => {
+    const server = await startTestServer();
+    try {
+      const token = await server.adminToken();
+      const chain = await createChain({ leaf: { notAfter: new Date(Date.now() + 40 * 86400_000) } });
+      expect((await server.upload(chain.bundle, token)).status).toBe(201);
+      const warnings = () =>
+        server.logs.map((line) => JSON.parse(line)).filter((entry) => entry.event === 'certificate.expiring').map((entry) => entry.days_left as number);
+      const { certificates } = server.hotcert.services;
+      certificates.checkExpiry();
+      expect(warnings()).toEqual([]);
+      for (const daysLeft of [29.5, 13.5, 6.5, 0.5]) {
+        server.clock.advance(40 * 86400_000 - daysLeft * 86400_000 - (server.clock.now - Date.now()));
+        certificates.checkExpiry();
+        certificates.checkExpiry();
+      }
+      expect(warnings()).toEqual([29, 13, 6, 0]);
+    } finally {
+      await server.close();
+    }
+  });
 });
