@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { CertificateService } from './certificates/certificate-service.js';
 import type { WebhookCaService } from './certificates/webhook-ca-service.js';
 import type { AuditRepo } from './db/audit-repo.js';
+import { limitBody } from './http/body-limit.js';
 import { ApiError, errorCodes, type ErrorEntry } from './http/errors.js';
 import { meta } from './http/meta.js';
 import { requestLog, securityHeaders } from './http/request-log.js';
@@ -37,18 +37,8 @@ export function createApp(deps: AppDeps): Hono {
 
   app.use('*', requestLog({ logger, metrics }));
   app.use('*', securityHeaders());
-  // No body anywhere may exceed MAX_UPLOAD_BYTES, JSON ones included; uploads check it again with their own message.
-  // GET and HEAD are skipped: looking at their body would make the adapter build a full Request for nothing.
-  const limitBody = bodyLimit({
-    maxSize: config.maxUploadBytes,
-    onError: () => {
-      throw new ApiError(413, 'invalidParameter', `the body is larger than ${config.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`);
-    },
-  });
-  app.use('*', async function limitRequestBody(c, next) {
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    return limitBody(c, next);
-  });
+  // No body anywhere may exceed MAX_UPLOAD_BYTES, JSON ones included.
+  app.use('*', limitBody(config.maxUploadBytes));
 
   app.get('/healthz', (c) => json(c, { status: 'ok' }));
 

@@ -1,10 +1,10 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { limitBody, readBodyBytes } from './body-limit.js';
 import { ApiError, missing } from './errors.js';
 
 const PEM_TYPES = new Set(['text/plain', 'application/x-pem-file', 'application/pem-certificate-chain']);
 
-/** 415 for anything but PEM text; 413 as soon as the stream passes the limit, before buffering it all. */
+/** 415 for anything but PEM text; 413 as soon as the body is known to pass the limit, before buffering it all. */
 export function pemBody(maxBytes: number): MiddlewareHandler[] {
   const contentType: MiddlewareHandler = async function pemContentType(c, next) {
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
@@ -13,17 +13,11 @@ export function pemBody(maxBytes: number): MiddlewareHandler[] {
     }
     return next();
   };
-  const limit = bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw new ApiError(413, 'invalidParameter', `the body is larger than ${maxBytes} bytes (MAX_UPLOAD_BYTES)`);
-    },
-  });
-  return [contentType, limit];
+  return [contentType, limitBody(maxBytes)];
 }
 
 export async function readPem(c: Context): Promise<Uint8Array> {
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  const bytes = await readBodyBytes(c);
   if (bytes.length === 0) throw missing('the body must hold the PEM bundle: private key, server certificate, intermediates');
   return bytes;
 }
