@@ -111,8 +111,9 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     return row && { version: row.version, fingerprint: row.fingerprint, notAfter: notAfterOf(row), fallbackReason: state.fallbackReason };
   }
 
-  function publishMetrics(): void {
-    snapshot = readSnapshot();
+  /** Refreshes the snapshot (from the database unless the caller just wrote it) and the gauges. */
+  function publishMetrics(known?: Snapshot): void {
+    snapshot = known ?? readSnapshot();
     if (!snapshot || !metrics) return;
     metrics.setActiveCertificate({
       fingerprint: snapshot.fingerprint,
@@ -197,7 +198,12 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       );
       appliedGeneration = generation;
       metrics?.swapped(source);
-      publishMetrics();
+      publishMetrics({
+        version: row.version,
+        fingerprint,
+        notAfter: Date.parse(bundle.certificate.not_after),
+        fallbackReason: options.fallbackReason ?? null,
+      });
       logger.info({ event: 'certificate.activated', version: row.version, source, fingerprint_sha256: fingerprint, actor: context.actor }, 'certificate activated');
       lastSwapMs = swapMs;
       return row;
@@ -320,7 +326,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
           checkIfMatch(context);
           return { view: activeView(), changed: false, timings: undefined };
         }
-        activate(outcome.bundle, outcome.warnings, options.source ?? 'upload', context);
+        const row = activate(outcome.bundle, outcome.warnings, options.source ?? 'upload', context);
         const totalMs = performance.now() - received;
         metrics?.uploadToSwap(totalMs / 1000);
         const timings: UploadTimings = {
@@ -332,7 +338,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
           swapMs: lastSwapMs,
           totalMs,
         };
-        return { view: activeView(), changed: true, timings };
+        return { view: toVersionView(row, row.version), changed: true, timings };
       });
     },
 
