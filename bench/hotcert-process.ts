@@ -59,7 +59,8 @@ export async function spawnProcess(options: SpawnOptions): Promise<RunningProces
   if (options.hook) nodeArgs.push('--expose-gc', '--import', SERVER_HOOK);
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, [...nodeArgs, options.script ?? CLI, ...(options.args ?? ['serve'])], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: options.dataDir, ...options.env, PORT: String(port) },
+    // MALLOC_ARENA_MAX=2 as `npm start` and the Docker image run hotcert (fewer glibc arenas for its threads).
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', MALLOC_ARENA_MAX: '2', DATA_DIR: options.dataDir, ...options.env, PORT: String(port) },
     stdio: options.hook ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

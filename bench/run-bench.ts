@@ -108,6 +108,7 @@ async function main() {
       `swaps under load: ${SEGMENTS} alternating segments of ${SEGMENT_SECONDS} s (${(SEGMENTS / 2) * SEGMENT_SECONDS} s with swaps, ${(SEGMENTS / 2) * SEGMENT_SECONDS} s without), alternated so that drift in the machine's speed hits both sides alike`,
       `baseline phases: ${BASELINE_SECONDS} s each`,
       'load generator, handshake loops and upload clients share this machine (2 cores) with the server',
+      'hotcert and the bare server run with MALLOC_ARENA_MAX=2, as npm start and the Docker image run hotcert',
     ],
     uploadToServed: { ec: uploadEc, rsa: uploadRsa },
     baseline: {

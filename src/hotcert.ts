@@ -9,6 +9,7 @@ import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { openDatabase, type Db } from './db/open-database.js';
 import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
+import { startWriteThread } from './db/write-thread.js';
 import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
 import { loadMasterKey } from './secrets/master-key.js';
@@ -43,6 +44,8 @@ export interface ServiceOptions {
   clock?: () => number;
   /** 'pool' for the server, 'inline' for the CLI (validation in this thread). */
   validation: 'pool' | 'inline';
+  /** The server commits activations on a writer thread, off the event loop; the CLI in its own thread. */
+  writeThread?: boolean;
   workerFile?: string;
   taskTimeoutMs?: number;
   maxQueue?: number;
@@ -80,6 +83,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     options.validation === 'pool'
       ? createValidationPool({ filename: options.workerFile, taskTimeoutMs: options.taskTimeoutMs, maxQueue: options.maxQueue })
       : undefined;
+  const writer = options.writeThread ? startWriteThread(path.join(dataDir, 'hotcert.db')) : undefined;
   const metrics = createMetrics({ processMetrics: options.processMetrics });
   const audit = createAuditRepo(db, clock);
   const repo = createCertificatesRepo(db, clock);
@@ -98,7 +102,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     throttle: createLoginThrottle({ clock }),
     clock,
   });
-  const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, masterKey, clock, logger: options.logger, metrics });
+  const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics });
   const webhookCa = createWebhookCaService({ repo: createWebhookCaRepo(db, clock), audit, trustStore, clock, logger: options.logger });
   return {
     db,
@@ -112,6 +116,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     masterKey,
     async close() {
       await pool?.close();
+      await writer?.close();
       metrics.close();
       db.$client.close();
     },
@@ -138,7 +143,7 @@ export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
 /** Boot rules of SPEC §5, then listen. */
 export async function startHotcert(config: Config, options: StartOptions): Promise<Hotcert> {
   const { logger } = options;
-  const services = openServices(config, { ...options, validation: 'pool' });
+  const services = openServices(config, { ...options, validation: 'pool', writeThread: true });
   const { users, certificates, webhookCa, identities } = services;
   await users.ensureDefaultAdmin();
   const boot = await certificates.bootstrap();

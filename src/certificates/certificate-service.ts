@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditRepo } from '../db/audit-repo.js';
-import { PreconditionFailedError, type CertificateRow, type CertificateSource, type CertificatesRepo } from '../db/certificates-repo.js';
+import { DatabaseBusyError, type ActivationCommit } from '../db/write-thread.js';
+import { PreconditionFailedError, type CertificateRow, type CertificateSource, type CertificatesRepo, type NewVersion } from '../db/certificates-repo.js';
 import { ApiError, invalid, notFound, notReady } from '../http/errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { seal, unseal } from '../secrets/seal.js';
@@ -47,6 +48,8 @@ export interface CertificateServiceDeps {
   audit: AuditRepo;
   identities: IdentitySwitch;
   validate: (task: ValidateTask) => Promise<ValidateOutcome>;
+  /** The server commits activations on a writer thread (see db/write-thread.ts); without it, in this thread. */
+  commitActivation?: ActivationCommit | undefined;
   /** Boot runs before anything listens, so it validates in this thread and never waits on the pool. */
   validateAtBoot?: (task: ValidateTask) => Promise<ValidateOutcome>;
   masterKey: Buffer;
@@ -157,53 +160,67 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     return expected;
   }
 
-  /** build → (canary already done in the worker) → persist + swap in one transaction → done. */
-  function activate(
+  /**
+   * The only way a version becomes served: insert and mark active in an IMMEDIATE transaction, swap
+   * while it is open, commit. With the writer thread the transaction lives there, so the wait for the
+   * lock and the fsync happen off the event loop. A failure at any step leaves the old certificate
+   * serving (swapped back if need be) and nothing written.
+   */
+  async function activate(
     bundle: NormalizedBundle,
     warnings: Finding[],
     source: CertificateSource,
     context: ChangeContext,
     options: { fallbackReason?: string | null; action?: string } = {},
-  ): CertificateRow {
+  ): Promise<CertificateRow> {
     const expectedFingerprint = checkIfMatch(context);
     const previous = identities.current();
     const fingerprint = bundle.certificate.fingerprint_sha256;
+    const fallbackReason = options.fallbackReason ?? null;
+    const version: NewVersion = {
+      source,
+      certPem: bundle.certPem,
+      chainPem: JSON.stringify(bundle.chainPems),
+      keySealed: seal(masterKey, bundle.keyPem, fingerprint),
+      fingerprint,
+      summaryJson: JSON.stringify({ certificate: bundle.certificate, chain: bundle.chain } satisfies StoredSummary),
+      warningsJson: JSON.stringify(warnings),
+      createdBy: context.actor,
+    };
+    const audit = { actor: context.actor, clientAddress: context.address, action: options.action ?? `certificate.${source}` };
+    const identity = (versionNumber: number): TlsIdentity => ({
+      version: versionNumber,
+      fingerprint,
+      keyPem: bundle.keyPem,
+      certPem: bundle.certPem,
+      chainPems: bundle.chainPems,
+    });
     let swapped = false;
     let swapMs = 0;
-    let generation = appliedGeneration;
+    const swap = (versionNumber: number) => {
+      const swapStarted = performance.now();
+      identities.swap(identity(versionNumber));
+      swapMs = performance.now() - swapStarted;
+      swapped = true;
+    };
     try {
-      const row = repo.insertAndActivate(
-        {
-          source,
-          certPem: bundle.certPem,
-          chainPem: JSON.stringify(bundle.chainPems),
-          keySealed: seal(masterKey, bundle.keyPem, fingerprint),
-          fingerprint,
-          summaryJson: JSON.stringify({ certificate: bundle.certificate, chain: bundle.chain } satisfies StoredSummary),
-          warningsJson: JSON.stringify(warnings),
-          createdBy: context.actor,
-        },
-        { actor: context.actor, clientAddress: context.address, action: options.action ?? `certificate.${source}` },
-        {
+      let row: CertificateRow;
+      let generation = appliedGeneration;
+      if (deps.commitActivation) {
+        ({ row, generation } = await deps.commitActivation(version, audit, { expectedFingerprint, fallbackReason, now: clock() }, (inserted) => swap(inserted.version)));
+      } else {
+        row = repo.insertAndActivate(version, audit, {
           expectedFingerprint,
-          fallbackReason: options.fallbackReason ?? null,
+          fallbackReason,
           beforeCommit: (inserted, nextGeneration) => {
-            const swapStarted = performance.now();
-            identities.swap({ version: inserted.version, fingerprint, keyPem: bundle.keyPem, certPem: bundle.certPem, chainPems: bundle.chainPems });
-            swapMs = performance.now() - swapStarted;
-            swapped = true;
+            swap(inserted.version);
             generation = nextGeneration;
           },
-        },
-      );
+        });
+      }
       appliedGeneration = generation;
       metrics?.swapped(source);
-      publishMetrics({
-        version: row.version,
-        fingerprint,
-        notAfter: Date.parse(bundle.certificate.not_after),
-        fallbackReason: options.fallbackReason ?? null,
-      });
+      publishMetrics({ version: row.version, fingerprint, notAfter: Date.parse(bundle.certificate.not_after), fallbackReason });
       logger.info({ event: 'certificate.activated', version: row.version, source, fingerprint_sha256: fingerprint, actor: context.actor }, 'certificate activated');
       lastSwapMs = swapMs;
       return row;
@@ -211,6 +228,9 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       if (swapped && previous) identities.swap(previous);
       if (error instanceof PreconditionFailedError) {
         throw invalid('If-Match does not name the active certificate: another change got there first; read it again and retry', 412);
+      }
+      if (error instanceof DatabaseBusyError || (error as { code?: unknown }).code === 'SQLITE_BUSY') {
+        throw notReady('the database is busy (another process holds its write lock); nothing was changed, retry shortly', 1);
       }
       throw error;
     }
@@ -254,7 +274,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
         if (!active) {
           const reason = state.activeVersion === null ? null : `active version ${state.activeVersion} is missing`;
           const { bundle, warnings } = await createDefaultBundle(true);
-          activate(bundle, warnings, 'default', { actor: 'system' }, { fallbackReason: reason, action: reason ? 'certificate.fallback' : 'certificate.default' });
+          await activate(bundle, warnings, 'default', { actor: 'system' }, { fallbackReason: reason, action: reason ? 'certificate.fallback' : 'certificate.default' });
           return { fallbackReason: reason };
         }
         const loaded = tryLoad(active);
@@ -284,7 +304,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
           return { fallbackReason: reason };
         }
         const { bundle, warnings } = await createDefaultBundle(true);
-        activate(bundle, warnings, 'default', { actor: 'system' }, { fallbackReason: reason, action: 'certificate.fallback' });
+        await activate(bundle, warnings, 'default', { actor: 'system' }, { fallbackReason: reason, action: 'certificate.fallback' });
         logger.warn({ event: 'certificate.fallback', reason }, 'fallback at boot to a new self-signed certificate');
         return { fallbackReason: reason };
       });
@@ -320,13 +340,13 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       }
       if (!outcome.ok) rejectWith(outcome, context, 'certificate.rejected');
       const queued = performance.now();
-      return mutex.run(() => {
+      return mutex.run(async () => {
         const commitStarted = performance.now();
         if (sameBundle(repo.active(), outcome.bundle)) {
           checkIfMatch(context);
           return { view: activeView(), changed: false, timings: undefined };
         }
-        const row = activate(outcome.bundle, outcome.warnings, options.source ?? 'upload', context);
+        const row = await activate(outcome.bundle, outcome.warnings, options.source ?? 'upload', context);
         const totalMs = performance.now() - received;
         metrics?.uploadToSwap(totalMs / 1000);
         const timings: UploadTimings = {
@@ -362,16 +382,16 @@ export function createCertificateService(deps: CertificateServiceDeps) {
         requireIntermediate: !(identity.chainPems.length === 0 && isSelfSigned(target)),
       });
       if (!outcome.ok) rejectWith(outcome, context, 'certificate.rollback_rejected');
-      return mutex.run(() => {
-        activate(outcome.bundle, outcome.warnings, 'rollback', context, { action: 'certificate.rollback' });
+      return mutex.run(async () => {
+        await activate(outcome.bundle, outcome.warnings, 'rollback', context, { action: 'certificate.rollback' });
         return activeView();
       });
     },
 
     async reset(context: ChangeContext): Promise<CertificateVersionView> {
       const { bundle, warnings } = await createDefaultBundle();
-      return mutex.run(() => {
-        activate(bundle, warnings, 'default', context, { action: 'certificate.reset' });
+      return mutex.run(async () => {
+        await activate(bundle, warnings, 'default', context, { action: 'certificate.reset' });
         return activeView();
       });
     },

@@ -18,6 +18,11 @@ export interface NewVersion {
   createdBy: string;
 }
 
+export interface ActivationOptions {
+  expectedFingerprint?: string | undefined;
+  fallbackReason?: string | null;
+}
+
 /** Thrown inside the activation transaction when If-Match names a fingerprint that is no longer active. */
 export class PreconditionFailedError extends Error {
   override name = 'PreconditionFailedError';
@@ -33,6 +38,31 @@ export function createCertificatesRepo(db: Db, clock: () => number) {
   const state = (): StateRow => selectState.get()!;
 
   const writeAudit = (tx: Pick<Db, 'insert'>, entry: AuditEntry) => insertAudit(tx, clock(), entry);
+
+  /** Checks If-Match, then writes the version, marks it active, bumps the generation and audits. */
+  function writeActivation(tx: Pick<Db, 'select' | 'insert' | 'update'>, version: NewVersion, audit: AuditEntry, options: ActivationOptions) {
+    const current = state();
+    if (options.expectedFingerprint !== undefined) {
+      const active =
+        current.activeVersion === null
+          ? undefined
+          : tx.select({ fingerprint: certificateVersions.fingerprint }).from(certificateVersions)
+              .where(eq(certificateVersions.version, current.activeVersion)).get();
+      if (active?.fingerprint !== options.expectedFingerprint) throw new PreconditionFailedError();
+    }
+    const next = (tx.select({ max: sql<number | null>`max(${certificateVersions.version})` }).from(certificateVersions).get()?.max ?? 0) + 1;
+    const row = tx
+      .insert(certificateVersions)
+      .values({ ...version, version: next, createdAt: clock() })
+      .returning()
+      .get();
+    tx.update(serviceState)
+      .set({ activeVersion: next, generation: current.generation + 1, fallbackReason: options.fallbackReason ?? null, updatedAt: clock() })
+      .where(eq(serviceState.id, 1))
+      .run();
+    writeAudit(tx, { ...audit, fingerprint: version.fingerprint, details: { ...audit.details, version: next, source: version.source } });
+    return { row, generation: current.generation + 1 };
+  }
 
   return {
     state,
@@ -58,39 +88,35 @@ export function createCertificatesRepo(db: Db, clock: () => number) {
     insertAndActivate(
       version: NewVersion,
       audit: AuditEntry,
-      options: {
-        expectedFingerprint?: string | undefined;
-        fallbackReason?: string | null;
-        beforeCommit?: (row: CertificateRow, generation: number) => void;
-      } = {},
+      options: ActivationOptions & { beforeCommit?: (row: CertificateRow, generation: number) => void } = {},
     ): CertificateRow {
       return db.transaction(
         (tx) => {
-          const current = state();
-          if (options.expectedFingerprint !== undefined) {
-            const active =
-              current.activeVersion === null
-                ? undefined
-                : tx.select({ fingerprint: certificateVersions.fingerprint }).from(certificateVersions)
-                    .where(eq(certificateVersions.version, current.activeVersion)).get();
-            if (active?.fingerprint !== options.expectedFingerprint) throw new PreconditionFailedError();
-          }
-          const next = (tx.select({ max: sql<number | null>`max(${certificateVersions.version})` }).from(certificateVersions).get()?.max ?? 0) + 1;
-          const row = tx
-            .insert(certificateVersions)
-            .values({ ...version, version: next, createdAt: clock() })
-            .returning()
-            .get();
-          tx.update(serviceState)
-            .set({ activeVersion: next, generation: current.generation + 1, fallbackReason: options.fallbackReason ?? null, updatedAt: clock() })
-            .where(eq(serviceState.id, 1))
-            .run();
-          writeAudit(tx, { ...audit, fingerprint: version.fingerprint, details: { ...audit.details, version: next, source: version.source } });
-          options.beforeCommit?.(row, current.generation + 1);
+          const { row, generation } = writeActivation(tx, version, audit, options);
+          options.beforeCommit?.(row, generation);
           return row;
         },
         { behavior: 'immediate' },
       );
+    },
+    /**
+     * The same in two steps, for the writer thread: write inside an open IMMEDIATE transaction,
+     * let the caller swap, then commitOpen() or rollbackOpen().
+     */
+    beginActivation(version: NewVersion, audit: AuditEntry, options: ActivationOptions = {}): { row: CertificateRow; generation: number } {
+      db.$client.exec('BEGIN IMMEDIATE');
+      try {
+        return writeActivation(db, version, audit, options);
+      } catch (error) {
+        db.$client.exec('ROLLBACK');
+        throw error;
+      }
+    },
+    commitOpen(): void {
+      db.$client.exec('COMMIT');
+    },
+    rollbackOpen(): void {
+      if (db.$client.inTransaction) db.$client.exec('ROLLBACK');
     },
     /** Boot fallback onto an existing version: activate it and remember why. */
     activateExisting(versionNumber: number, fallbackReason: string | null, audit: AuditEntry): void {

@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { builtWorkerFile } from './built-file.js';
 import type { ValidateOutcome, ValidateTask } from './validate-worker.js';
 
 export interface ValidationPoolOptions {
@@ -21,15 +19,7 @@ export class ValidationTimeoutError extends Error {
   override name = 'ValidationTimeoutError';
 }
 
-/** Node cannot run a .ts worker, so from src/ we point at the build output (npm test builds first). */
-export function defaultWorkerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return path.join(path.dirname(here), 'validate-worker.js');
-  const root = path.resolve(path.dirname(here), '..', '..');
-  const built = path.join(root, 'dist', 'src', 'workers', 'validate-worker.js');
-  if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build first`);
-  return built;
-}
+export const defaultWorkerFile = () => builtWorkerFile('workers/validate-worker.js');
 
 export function createValidationPool(options: ValidationPoolOptions = {}) {
   const taskTimeoutMs = options.taskTimeoutMs ?? 5000;

@@ -274,3 +274,37 @@ describe('root handling', () => {
     expect(leaf.cert.checkIssued(ca.cert)).toBe(true);
   });
 });
+
+describe('commits off the event loop', () => {
+  it('keeps answering while another process holds the write lock, then fails the upload with 503 and serves the old certificate', async () => {
+    const server = await startTestServer();
+    const Database = (await import('better-sqlite3')).default;
+    const path = await import('node:path');
+    const blocker = new Database(path.join(server.dataDir, 'hotcert.db'));
+    try {
+      const token = await server.adminToken();
+      const before = await peerCertificate(server.port);
+      blocker.exec('BEGIN IMMEDIATE');
+      const started = Date.now();
+      const pending = server.upload((await createChain()).bundle, token);
+      // The commit waits for the lock on the writer thread; the event loop stays free meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const during = Date.now();
+      expect((await server.request('GET', '/healthz')).status).toBe(200);
+      expect(Date.now() - during).toBeLessThan(500);
+      // Nothing is swapped before the transaction holds the lock: the old certificate is still served.
+      expect((await peerCertificate(server.port)).fingerprint).toBe(before.fingerprint);
+      const res = await pending;
+      expect(Date.now() - started).toBeGreaterThanOrEqual(4500);
+      expect(res.status).toBe(503);
+      expect(res.json.errors[0].code).toBe(1011);
+      expect((await peerCertificate(server.port)).fingerprint).toBe(before.fingerprint);
+      blocker.exec('ROLLBACK');
+      expect((await server.upload((await createChain()).bundle, token)).status).toBe(201);
+    } finally {
+      if (blocker.inTransaction) blocker.exec('ROLLBACK');
+      blocker.close();
+      await server.close();
+    }
+  }, 20_000);
+});
