@@ -60,6 +60,7 @@ export interface CertificateServiceDeps {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const ifMatchFailed = () => invalid('If-Match does not name the active certificate: another change got there first; read it again and retry', 412);
 const EXPIRY_WARNING_DAYS = [30, 14, 7, 1];
 
 /** Accepts the fingerprint as we print it, or with colons, quotes (ETag style) and any case. */
@@ -71,12 +72,10 @@ export function createCertificateService(deps: CertificateServiceDeps) {
   const { repo, audit, identities, masterKey, clock, logger, metrics } = deps;
   const mutex = createMutex();
   let appliedGeneration = -1;
-  let lastSwapMs = 0;
   let lastExpiryWarning: number | undefined;
 
   function loadIdentity(row: CertificateRow): TlsIdentity {
     return {
-      version: row.version,
       fingerprint: row.fingerprint,
       keyPem: unseal(masterKey, row.keySealed, row.fingerprint),
       certPem: row.certPem,
@@ -154,9 +153,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
   function checkIfMatch(context: ChangeContext): string | undefined {
     if (context.ifMatch === undefined) return undefined;
     const expected = normaliseFingerprint(context.ifMatch);
-    if (repo.active()?.fingerprint !== expected) {
-      throw invalid('If-Match does not name the active certificate: another change got there first; read it again and retry', 412);
-    }
+    if (repo.active()?.fingerprint !== expected) throw ifMatchFailed();
     return expected;
   }
 
@@ -172,7 +169,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     source: CertificateSource,
     context: ChangeContext,
     options: { fallbackReason?: string | null; action?: string } = {},
-  ): Promise<CertificateRow> {
+  ): Promise<{ row: CertificateRow; swapMs: number }> {
     const expectedFingerprint = checkIfMatch(context);
     const previous = identities.current();
     const fingerprint = bundle.certificate.fingerprint_sha256;
@@ -188,18 +185,12 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       createdBy: context.actor,
     };
     const audit = { actor: context.actor, clientAddress: context.address, action: options.action ?? `certificate.${source}` };
-    const identity = (versionNumber: number): TlsIdentity => ({
-      version: versionNumber,
-      fingerprint,
-      keyPem: bundle.keyPem,
-      certPem: bundle.certPem,
-      chainPems: bundle.chainPems,
-    });
+    const identity: TlsIdentity = { fingerprint, keyPem: bundle.keyPem, certPem: bundle.certPem, chainPems: bundle.chainPems };
     let swapped = false;
     let swapMs = 0;
-    const swap = (versionNumber: number) => {
+    const swap = () => {
       const swapStarted = performance.now();
-      identities.swap(identity(versionNumber));
+      identities.swap(identity);
       swapMs = performance.now() - swapStarted;
       swapped = true;
     };
@@ -207,13 +198,13 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       let row: CertificateRow;
       let generation = appliedGeneration;
       if (deps.commitActivation) {
-        ({ row, generation } = await deps.commitActivation(version, audit, { expectedFingerprint, fallbackReason, now: clock() }, (inserted) => swap(inserted.version)));
+        ({ row, generation } = await deps.commitActivation(version, audit, { expectedFingerprint, fallbackReason, now: clock() }, swap));
       } else {
         row = repo.insertAndActivate(version, audit, {
           expectedFingerprint,
           fallbackReason,
-          beforeCommit: (inserted, nextGeneration) => {
-            swap(inserted.version);
+          beforeCommit: (_inserted, nextGeneration) => {
+            swap();
             generation = nextGeneration;
           },
         });
@@ -222,13 +213,10 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       metrics?.swapped(source);
       publishMetrics({ version: row.version, fingerprint, notAfter: Date.parse(bundle.certificate.not_after), fallbackReason });
       logger.info({ event: 'certificate.activated', version: row.version, source, fingerprint_sha256: fingerprint, actor: context.actor }, 'certificate activated');
-      lastSwapMs = swapMs;
-      return row;
+      return { row, swapMs };
     } catch (error) {
       if (swapped && previous) identities.swap(previous);
-      if (error instanceof PreconditionFailedError) {
-        throw invalid('If-Match does not name the active certificate: another change got there first; read it again and retry', 412);
-      }
+      if (error instanceof PreconditionFailedError) throw ifMatchFailed();
       if (error instanceof DatabaseBusyError || (error as { code?: unknown }).code === 'SQLITE_BUSY') {
         throw notReady('the database is busy (another process holds its write lock); nothing was changed, retry shortly', 1);
       }
@@ -324,10 +312,6 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       return chain.length > 0 ? chain.map((pem) => pem.trimEnd() + '\n').join('') : null;
     },
 
-    async check(pem: string): Promise<ValidateOutcome> {
-      return runValidation({ pem, now: clock() });
-    },
-
     async upload(pem: string | Uint8Array, context: ChangeContext, options: { dryRun?: boolean; source?: 'upload' | 'import' } = {}) {
       const received = performance.now();
       const outcome = await runValidation({ pem, now: clock() });
@@ -346,7 +330,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
           checkIfMatch(context);
           return { view: activeView(), changed: false, timings: undefined };
         }
-        const row = await activate(outcome.bundle, outcome.warnings, options.source ?? 'upload', context);
+        const { row, swapMs } = await activate(outcome.bundle, outcome.warnings, options.source ?? 'upload', context);
         const totalMs = performance.now() - received;
         metrics?.uploadToSwap(totalMs / 1000);
         const timings: UploadTimings = {
@@ -355,7 +339,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
           poolMs,
           queueMs: commitStarted - queued,
           commitMs: performance.now() - commitStarted,
-          swapMs: lastSwapMs,
+          swapMs,
           totalMs,
         };
         return { view: toVersionView(row, row.version), changed: true, timings };
@@ -413,8 +397,6 @@ export function createCertificateService(deps: CertificateServiceDeps) {
           } else {
             logger.error({ event: 'certificate.sync_failed', version: row.version, reason: loaded.problem }, 'certificate from another process cannot be served; keeping the current one');
           }
-        } else if (row && current && current.version !== row.version) {
-          identities.swap({ ...current, version: row.version });
         }
         appliedGeneration = state.generation;
         publishMetrics();

@@ -10,7 +10,7 @@ export interface ActivationCommit {
     version: NewVersion,
     audit: AuditEntry,
     options: ActivationOptions & { now: number },
-    swap: (row: CertificateRow) => void,
+    swap: () => void,
   ): Promise<{ row: CertificateRow; generation: number }>;
 }
 
@@ -75,7 +75,7 @@ export function startWriteThread(file: string, workerFile = builtWorkerFile('db/
     const raw = begun.row as unknown as CertificateRow;
     const row = { ...raw, keySealed: Buffer.from(raw.keySealed) };
     try {
-      swap(row);
+      swap();
     } catch (error) {
       await send({ op: 'rollback' });
       throw error;

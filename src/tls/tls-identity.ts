@@ -1,9 +1,8 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import tls from 'node:tls';
 
-/** What a listener needs to serve one certificate version. Lives only in memory, never logged. */
+/** What a listener needs to serve one certificate. Lives only in memory, never logged. */
 export interface TlsIdentity {
-  version: number;
   fingerprint: string;
   keyPem: string;
   certPem: string;
