@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { finding, type Finding } from '../validation/findings.js';
+import { releaseSecureContext } from './release-context.js';
 
 /** SPEC rule 8: proves with a real handshake on 127.0.0.1 that Node's TLS can serve the bundle. */
 export const CANARY_TIMEOUT_MS = 3000;
@@ -65,12 +66,6 @@ function canaryListener(): Promise<CanaryListener> {
   return listener;
 }
 
-/** Frees OpenSSL's copy of the candidate now, not whenever V8 collects the small wrapper; live sockets hold their own reference. */
-function release(context: tls.SecureContext): void {
-  const native = (context as unknown as { context?: { close?: () => void } }).context;
-  if (typeof native?.close === 'function') native.close();
-}
-
 /** Resolves null when a client completes a handshake and sees the leaf certificate; a Finding otherwise. Never rejects. */
 export async function canaryHandshake(bundle: CanaryBundle, timeoutMs: number = CANARY_TIMEOUT_MS): Promise<Finding | null> {
   let expected: string;
@@ -85,7 +80,7 @@ export async function canaryHandshake(bundle: CanaryBundle, timeoutMs: number = 
   try {
     port = (await canaryListener()).port;
   } catch (error) {
-    release(context);
+    releaseSecureContext(context);
     return failed(`no loopback listener (${reason(error)})`);
   }
   const name = `canary-${++sequence}.hotcert.invalid`;
@@ -101,7 +96,7 @@ export async function canaryHandshake(bundle: CanaryBundle, timeoutMs: number = 
       clearTimeout(timer);
       candidates.delete(name);
       socket.destroy();
-      release(context);
+      releaseSecureContext(context);
       resolve(result);
     };
     const timer = setTimeout(() => finish(failed(`no answer within ${timeoutMs} ms`)), timeoutMs);

@@ -1,24 +1,10 @@
 import type tls from 'node:tls';
+import { releaseSecureContext } from './release-context.js';
 import { contextOptions, type TlsIdentity } from './tls-identity.js';
 
-/** The part of Node's tls.Server internals we touch: the SecureContext new handshakes use (undocumented, so probed). */
-interface SharedCreds {
-  _sharedCreds?: { context?: { close?: () => void } };
-}
-
-/** The native context a listener serves right now, or undefined where Node does not expose it. */
-function nativeContext(server: tls.Server): { close: () => void } | undefined {
-  const context = (server as unknown as SharedCreds)._sharedCreds?.context;
-  return typeof context?.close === 'function' ? (context as { close: () => void }) : undefined;
-}
-
-/**
- * Frees a replaced context's OpenSSL memory now instead of whenever V8 collects its small wrapper (V8 counts
- * ~1 KB for a context that holds tens of KB). Safe: each TLS connection took its own reference to the
- * SSL_CTX when it was accepted, so open and half-done handshakes keep working; new ones use the new context.
- */
-function release(contexts: ({ close: () => void } | undefined)[]): void {
-  for (const context of contexts) context?.close();
+/** The SecureContext new handshakes on a listener use (Node's undocumented `_sharedCreds`). */
+function sharedContext(server: tls.Server): tls.SecureContext | undefined {
+  return (server as unknown as { _sharedCreds?: tls.SecureContext })._sharedCreds;
 }
 
 /**
@@ -45,11 +31,11 @@ export function createIdentitySwitch(initial?: TlsIdentity) {
     swap(next: TlsIdentity): void {
       const options = contextOptions(next);
       const swapped: tls.Server[] = [];
-      const replaced: ({ close: () => void } | undefined)[] = [];
+      const replaced: (tls.SecureContext | undefined)[] = [];
       const previous = current;
       try {
         for (const server of servers) {
-          const before = nativeContext(server);
+          const before = sharedContext(server);
           server.setSecureContext({ ...options, ticketKeys: server.getTicketKeys() });
           swapped.push(server);
           replaced.push(before);
@@ -58,15 +44,15 @@ export function createIdentitySwitch(initial?: TlsIdentity) {
         const restore = previous && contextOptions(previous);
         if (restore) {
           for (const server of swapped) {
-            const failed = nativeContext(server);
+            const failed = sharedContext(server);
             server.setSecureContext({ ...restore, ticketKeys: server.getTicketKeys() });
-            release([failed]);
+            releaseSecureContext(failed);
           }
         }
         throw error;
       }
       current = next;
-      release(replaced);
+      replaced.forEach(releaseSecureContext);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import tls from 'node:tls';
+import { fingerprintSha256 } from '../validation/describe-certificate.js';
 
 /** What a listener needs to serve one certificate. Lives only in memory, never logged. */
 export interface TlsIdentity {
@@ -28,7 +29,7 @@ export function identityProblem(identity: Pick<TlsIdentity, 'keyPem' | 'certPem'
   } catch {
     return 'the stored certificate cannot be parsed';
   }
-  if (cert.fingerprint256.replaceAll(':', '').toLowerCase() !== identity.fingerprint) {
+  if (fingerprintSha256(cert) !== identity.fingerprint) {
     return 'the stored certificate does not match its recorded fingerprint';
   }
   try {

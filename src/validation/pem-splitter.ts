@@ -37,6 +37,12 @@ export type PemSplit =
 const MARKER = /-----(BEGIN|END) ([^\-\r\n]{0,80})-----/g;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
+/** One block, base64 in 64-character lines, ending in a newline. */
+export function encodePem(label: string, der: Uint8Array): string {
+  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
 export function describeLabel(label: string): string {
   return QUOTABLE_LABELS.has(label) ? `"${label}"` : 'an unknown label';
 }

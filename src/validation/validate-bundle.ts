@@ -10,7 +10,7 @@ import { finding, type Finding } from './findings.js';
 import { checkKeyStrength, readPrivateKey } from './key-rules.js';
 import { checkCriticalExtensions, checkServerCertificate } from './leaf-rules.js';
 import { parseCertificates, type ParsedCertificate } from './parse-certificates.js';
-import { splitPem } from './pem-splitter.js';
+import { CERTIFICATE_LABEL, encodePem, splitPem } from './pem-splitter.js';
 import { checkCertificateStructure } from './structure-rules.js';
 import { checkExpiresSoon, checkValidity } from './validity-rules.js';
 
@@ -116,8 +116,4 @@ function validate(input: string | Uint8Array, now: number, requireIntermediate: 
   };
 }
 
-function toPem(cert: ParsedCertificate): string {
-  const base64 = cert.x509.raw.toString('base64');
-  const lines = base64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
-}
+const toPem = (cert: ParsedCertificate): string => encodePem(CERTIFICATE_LABEL, cert.x509.raw);

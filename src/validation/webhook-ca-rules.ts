@@ -1,15 +1,13 @@
 import { X509Certificate } from 'node:crypto';
 import { certificateLabel, fingerprintSha256 } from './describe-certificate.js';
 import { finding, type Finding } from './findings.js';
-import { CERTIFICATE_LABEL, splitPem } from './pem-splitter.js';
+import { CERTIFICATE_LABEL, encodePem, splitPem } from './pem-splitter.js';
 import { isoSeconds } from './validity-rules.js';
 
 export type WebhookCaValidation =
   | { ok: true; certificates: string[]; fingerprints: string[]; warnings: Finding[] }
   | { ok: false; errors: Finding[]; warnings: Finding[] };
 
-const toPem = (der: Buffer) =>
-  `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
 
 /**
  * The webhook trust store (SPEC §3): only CERTIFICATE blocks, each a certificate valid now.
@@ -55,7 +53,7 @@ export function validateWebhookCa(input: string | Uint8Array, now: number): Webh
       continue;
     }
     fingerprints.push(fingerprint);
-    certificates.push(toPem(block.der));
+    certificates.push(encodePem(CERTIFICATE_LABEL, block.der));
   }
   if (errors.length === 0 && certificates.length === 0) {
     errors.push(finding('certificate-missing', 'the body holds no CERTIFICATE block; send one or more PEM certificates'));
