@@ -43,8 +43,8 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/healthz', (c) => json(c, { status: 'ok' }));
 
   app.route('/v1/users', usersRoutes({ users }));
-  app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, maxUploadBytes: config.maxUploadBytes, uploadsPerClient: config.uploadsPerClient }));
-  app.route('/v1/certificates/webhooks/ca', webhookCaRoutes({ users, webhookCa: deps.webhookCa, maxUploadBytes: config.maxUploadBytes }));
+  app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, uploadsPerClient: config.uploadsPerClient }));
+  app.route('/v1/certificates/webhooks/ca', webhookCaRoutes({ users, webhookCa: deps.webhookCa }));
   app.route('/v1/health', healthRoutes({ users, certificates, apiKey: config.apiKey }));
   app.route('/v1/metrics', metricsRoutes({ users, metrics, apiKey: config.apiKey }));
   app.route('/v1/audit', auditRoutes({ users, audit: deps.audit }));

@@ -1,20 +1,17 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { limitBody, readBodyBytes } from './body-limit.js';
+import { readBodyBytes } from './body-limit.js';
 import { ApiError, missing } from './errors.js';
 
 const PEM_TYPES = new Set(['text/plain', 'application/x-pem-file', 'application/pem-certificate-chain']);
 
-/** 415 for anything but PEM text; 413 as soon as the body is known to pass the limit, before buffering it all. */
-export function pemBody(maxBytes: number): MiddlewareHandler[] {
-  const contentType: MiddlewareHandler = async function pemContentType(c, next) {
-    const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-    if (!PEM_TYPES.has(type)) {
-      throw new ApiError(415, 'invalidParameter', 'send the PEM bundle with Content-Type: text/plain (curl: -H "Content-Type: text/plain" --data-binary @bundle.pem)');
-    }
-    return next();
-  };
-  return [contentType, limitBody(maxBytes)];
-}
+/** 415 for anything but PEM text. (The size limit is app-wide: see limitBody in app.ts.) */
+export const pemContentType: MiddlewareHandler = async function pemContentType(c, next) {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (!PEM_TYPES.has(type)) {
+    throw new ApiError(415, 'invalidParameter', 'send the PEM bundle with Content-Type: text/plain (curl: -H "Content-Type: text/plain" --data-binary @bundle.pem)');
+  }
+  return next();
+};
 
 export async function readPem(c: Context): Promise<Uint8Array> {
   const bytes = await readBodyBytes(c);

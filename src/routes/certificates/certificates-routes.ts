@@ -3,7 +3,7 @@ import type { CertificateService } from '../../certificates/certificate-service.
 import { requireAuth } from '../../http/auth.js';
 import { clientAddress } from '../../http/client-address.js';
 import { invalid } from '../../http/errors.js';
-import { pemBody, readPem } from '../../http/pem-body.js';
+import { pemContentType, readPem } from '../../http/pem-body.js';
 import { limitConcurrentUploads } from '../../http/upload-concurrency.js';
 import { readJsonObject } from '../../http/read-json.js';
 import { json, reply } from '../../http/respond.js';
@@ -12,11 +12,10 @@ import type { UserService } from '../../users/user-service.js';
 export interface CertificatesRoutesDeps {
   users: UserService;
   certificates: CertificateService;
-  maxUploadBytes: number;
   uploadsPerClient?: number;
 }
 
-export function certificatesRoutes({ users, certificates, maxUploadBytes, uploadsPerClient = 4 }: CertificatesRoutesDeps) {
+export function certificatesRoutes({ users, certificates, uploadsPerClient = 4 }: CertificatesRoutesDeps) {
   const app = new Hono();
   const anyUser = requireAuth({ users });
   const admin = requireAuth({ users, adminOnly: true });
@@ -42,7 +41,7 @@ export function certificatesRoutes({ users, certificates, maxUploadBytes, upload
     return c.text(pem, 200, { 'Content-Type': 'text/plain; charset=utf-8' });
   });
 
-  app.post('/', admin, limitConcurrentUploads({ perClient: uploadsPerClient }), ...pemBody(maxUploadBytes), async (c) => {
+  app.post('/', admin, limitConcurrentUploads({ perClient: uploadsPerClient }), pemContentType, async (c) => {
     const pem = await readPem(c);
     const dryRun = c.req.query('dry_run') === 'true';
     const result = await certificates.upload(pem, context(c), { dryRun });

@@ -2,11 +2,11 @@ import { Hono } from 'hono';
 import type { WebhookCaService } from '../../certificates/webhook-ca-service.js';
 import { requireAuth } from '../../http/auth.js';
 import { clientAddress } from '../../http/client-address.js';
-import { pemBody, readPem } from '../../http/pem-body.js';
+import { pemContentType, readPem } from '../../http/pem-body.js';
 import { json } from '../../http/respond.js';
 import type { UserService } from '../../users/user-service.js';
 
-export function webhookCaRoutes({ users, webhookCa, maxUploadBytes }: { users: UserService; webhookCa: WebhookCaService; maxUploadBytes: number }) {
+export function webhookCaRoutes({ users, webhookCa }: { users: UserService; webhookCa: WebhookCaService }) {
   const app = new Hono();
   const admin = requireAuth({ users, adminOnly: true });
 
@@ -16,7 +16,7 @@ export function webhookCaRoutes({ users, webhookCa, maxUploadBytes }: { users: U
     return c.text(pem, 200, { 'Content-Type': 'text/plain; charset=utf-8' });
   });
 
-  app.post('/', admin, ...pemBody(maxUploadBytes), async (c) => {
+  app.post('/', admin, pemContentType, async (c) => {
     const bytes = await readPem(c);
     webhookCa.set(bytes, { actor: c.var.user!.username, address: clientAddress(c) });
     return json(c, null, 201);
