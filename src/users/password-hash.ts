@@ -27,5 +27,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-/** Used for unknown users so that a miss costs as much as a wrong password. */
-export const decoyHash = await hashPassword('decoy-Password-1!');
+/**
+ * Used for unknown users so that a miss costs as much as a wrong password: same scheme and cost,
+ * a hash no password produces. A constant, so no process pays for a scrypt run at start-up.
+ */
+export const decoyHash = ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, Buffer.alloc(16).toString('base64'), Buffer.alloc(32).toString('base64')].join('$');
