@@ -174,7 +174,6 @@ describe('crash safety', () => {
   it('survives SIGKILL at random moments during uploads: always boots, serves what the database calls active, integrity ok', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hotcert-kill-'));
     const chains = await Promise.all(Array.from({ length: 6 }, () => createChain()));
-    let killsDuringUpload = 0;
     try {
       for (let round = 0; round < 30; round++) {
         const server = await spawnServer({ DATA_DIR: dir });
@@ -188,7 +187,6 @@ describe('crash safety', () => {
           }
         })();
         await new Promise((resolve) => setTimeout(resolve, 20 + Math.floor(Math.random() * 150)));
-        killsDuringUpload++;
         await server.stop('SIGKILL');
         stop = true;
         await loop;
@@ -199,7 +197,11 @@ describe('crash safety', () => {
       const last = await spawnServer({ DATA_DIR: dir });
       expect((await peerCertificate(last.port)).fingerprint).toBe(activeInDb(dir));
       await last.stop();
-      expect(killsDuringUpload).toBe(30);
+      // The kills landed among real uploads: versions were committed in most rounds, not just attempted.
+      const check = new Database(path.join(dir, 'hotcert.db'), { readonly: true });
+      const versions = (check.prepare('select count(*) as n from certificate_versions').get() as { n: number }).n;
+      check.close();
+      expect(versions).toBeGreaterThan(30);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
