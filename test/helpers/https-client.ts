@@ -44,27 +44,20 @@ export function request(port: number, method: string, path: string, options: Req
 export const basic = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
+const hex = (fingerprint256: string) => fingerprint256.replaceAll(':', '').toLowerCase();
+
 /** A real TLS handshake; resolves with the leaf the server presented (and the whole chain). */
-export function peerCertificate(port: number, options: { servername?: string; session?: Buffer } = {}) {
-  return new Promise<{ fingerprint: string; cert: tls.DetailedPeerCertificate; chain: string[]; reused: boolean; session?: Buffer }>((resolve, reject) => {
-    let session: Buffer | undefined;
-    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: options.servername, session: options.session, maxVersion: options.session ? 'TLSv1.2' : undefined });
-    socket.once('session', (s) => (session = s));
+export function peerCertificate(port: number) {
+  return new Promise<{ fingerprint: string; cert: tls.DetailedPeerCertificate; chain: string[] }>((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
     socket.once('secureConnect', () => {
       const cert = socket.getPeerCertificate(true);
       const chain: string[] = [];
-      let cursor: tls.DetailedPeerCertificate | undefined = cert;
-      const seen = new Set<string>();
-      while (cursor && cursor.fingerprint256 && !seen.has(cursor.fingerprint256)) {
-        seen.add(cursor.fingerprint256);
-        chain.push(cursor.fingerprint256.replaceAll(':', '').toLowerCase());
-        cursor = cursor.issuerCertificate;
+      for (let cursor: tls.DetailedPeerCertificate | undefined = cert; cursor?.fingerprint256 && !chain.includes(hex(cursor.fingerprint256)); cursor = cursor.issuerCertificate) {
+        chain.push(hex(cursor.fingerprint256));
       }
-      const reused = socket.isSessionReused();
-      setImmediate(() => {
-        socket.end();
-        resolve({ fingerprint: cert.fingerprint256.replaceAll(':', '').toLowerCase(), cert, chain, reused, session: session ?? socket.getSession() });
-      });
+      socket.end();
+      resolve({ fingerprint: hex(cert.fingerprint256), cert, chain });
     });
     socket.once('error', reject);
   });
