@@ -35,13 +35,3 @@ export function requestLog({ logger, metrics }: { logger: Logger; metrics?: Metr
     );
   };
 }
-
-/** Response hygiene on every answer; set before the handler runs, so the response is built with them. */
-export function securityHeaders(): MiddlewareHandler {
-  return async function securityHeadersMiddleware(c, next) {
-    c.header('Strict-Transport-Security', 'max-age=31536000');
-    c.header('X-Content-Type-Options', 'nosniff');
-    c.header('Cache-Control', 'no-store');
-    return next();
-  };
-}
