@@ -69,3 +69,10 @@ export const auditLog = sqliteTable(
   },
   (table) => [index('audit_at_idx').on(table.at)],
 );
+
+/** Small named values every process shares (master-key check value, sealed TLS ticket keys, …). */
+export const settings = sqliteTable('settings', {
+  name: text('name').primaryKey(),
+  value: blob('value', { mode: 'buffer' }).notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
