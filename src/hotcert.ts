@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { openDatabase, type Db } from './db/open-database.js';
+import { createSettingsRepo } from './db/settings-repo.js';
 import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
@@ -17,7 +18,8 @@ import { createIdentitySwitch } from './tls/identity-switch.js';
 import { startServer, type RunningServer } from './tls/https-server.js';
 import { rotateTicketKeys } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
-import { createLoginThrottle } from './users/login-throttle.js';
+import { createLoginThrottle, type LoginThrottleOptions } from './users/login-throttle.js';
+import { resetThrottles, throttleResetMarker } from './users/throttle-reset.js';
 import { createUserService } from './users/user-service.js';
 import { createValidationPool } from './workers/validation-pool.js';
 import validateInThread, { type ValidateTask } from './workers/validate-worker.js';
@@ -50,6 +52,8 @@ export interface ServiceOptions {
   taskTimeoutMs?: number;
   maxQueue?: number;
   processMetrics?: boolean;
+  /** Limits of the login throttle (tests use small ones). */
+  loginThrottle?: Partial<Omit<LoginThrottleOptions, 'clock' | 'resetMarker'>>;
 }
 
 /** Opens the data directory with a one-line error instead of a stack. */
@@ -95,11 +99,14 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
         return pool.validate(task);
       }
     : (task: ValidateTask) => validateInThread(task);
+  const settings = createSettingsRepo(db, clock);
   const users = createUserService({
     users: createUsersRepo(db),
     tokens: createTokensRepo(db),
     audit,
-    throttle: createLoginThrottle({ clock }),
+    throttle: createLoginThrottle({ clock, resetMarker: throttleResetMarker(settings), ...options.loginThrottle }),
+    resetThrottle: () => resetThrottles(settings),
+    logger: options.logger,
     clock,
   });
   const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics });
