@@ -66,6 +66,19 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
     return password;
   }
 
+  /** A stolen token alone must not be enough to take over the account: one's own change proves the old password. */
+  async function requireCurrentPassword(user: UserRow, current: unknown, address: string): Promise<void> {
+    if (current === undefined || current === null) throw missing('current_password is required to change your own password');
+    if (typeof current !== 'string') throw invalid('current_password must be a string');
+    const attempt = throttle.reserve(user.username, address);
+    if (!attempt.ok) throw tooMany('too many wrong passwords; wait before trying again', attempt.retryAfterSeconds);
+    if (!(await verifyPassword(current, user.passwordHash))) {
+      recordFailure(user.username, address, attempt.failed());
+      throw forbidden('current_password is not your current password');
+    }
+    attempt.succeeded();
+  }
+
   return {
     /** Creates admin/secret (must change password) when no admin exists yet. */
     async ensureDefaultAdmin(): Promise<void> {
@@ -130,9 +143,14 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
       }
       if (!/^[\x21-\x7e]+$/.test(body.username)) throw invalid('username may hold printable ASCII characters only, no spaces');
       const password = requireGoodPassword(body.password, 'password');
+      const passwordHash = await hashPassword(password);
+      // Checked after the await, right before the insert, so no other create slips in between.
+      const wanted = normaliseUsername(body.username);
+      const twin = users.names().find((name) => normaliseUsername(name) === wanted);
+      if (twin !== undefined) throw new ApiError(409, 'alreadyExists', `user ${twin} already exists (names differing only in case, white space or Unicode form are the same name)`);
       const inserted = users.insert({
         username: body.username,
-        passwordHash: await hashPassword(password),
+        passwordHash,
         role: 'ROLE_USER',
         mustChangePassword: false,
         now: clock(),
@@ -149,11 +167,12 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
       return { username: user.username, ROLES: user.role };
     },
 
-    async update(actor: AuthenticatedUser, username: string, body: { password?: unknown }, address: string) {
+    async update(actor: AuthenticatedUser, username: string, body: { password?: unknown; current_password?: unknown }, address: string) {
       if (actor.role !== 'ROLE_ADMIN' && actor.username !== username) throw forbidden('you may only change your own user');
       const user = users.findByName(username);
       if (!user) throw notFound(`user ${username} does not exist`);
       const password = requireGoodPassword(body.password, 'password');
+      if (actor.id === user.id) await requireCurrentPassword(user, body.current_password, address);
       const keep = actor.id === user.id ? actor.tokenHash : undefined;
       users.setPassword(user.id, await hashPassword(password), false, clock(), keep);
       audit.record({ actor: actor.username, action: 'user.password_changed', clientAddress: address, details: { username } });
