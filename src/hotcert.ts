@@ -16,7 +16,7 @@ import { createMetrics } from './observability/metrics.js';
 import { loadMasterKey } from './secrets/master-key.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
 import { startServer, type RunningServer } from './tls/https-server.js';
-import { rotateTicketKeys } from './tls/ticket-keys.js';
+import { createTicketKeyStore } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
 import { createLoginThrottle, type LoginThrottleOptions } from './users/login-throttle.js';
 import { resetThrottles, throttleResetMarker } from './users/throttle-reset.js';
@@ -109,7 +109,8 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     logger: options.logger,
     clock,
   });
-  const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics });
+  const ticketKeys = createTicketKeyStore(settings, masterKey);
+  const certificates = createCertificateService({ repo, audit, identities, ticketKeys, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics });
   const webhookCa = createWebhookCaService({ repo: createWebhookCaRepo(db, clock), audit, trustStore, clock, logger: options.logger });
   return {
     db,
@@ -167,7 +168,6 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
     requestTimeoutMs: options.requestTimeoutMs,
   });
 
-  const stopTicketRotation = rotateTicketKeys(listener.server, services.masterKey, options.clock ?? Date.now);
   const syncTimer = setInterval(() => {
     certificates
       .syncFromDatabase()
@@ -199,7 +199,6 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
     async close(graceMs) {
       clearInterval(syncTimer);
       clearInterval(expiryTimer);
-      stopTicketRotation();
       await listener.close(graceMs);
       await services.close();
     },

@@ -8,6 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { seal, unseal } from '../secrets/seal.js';
 import { identityProblem, type TlsIdentity } from '../tls/tls-identity.js';
 import type { IdentitySwitch } from '../tls/identity-switch.js';
+import type { TicketKeyStore } from '../tls/ticket-keys.js';
 import type { Finding } from '../validation/findings.js';
 import type { NormalizedBundle } from '../validation/validate-bundle.js';
 import { PoolSaturatedError, ValidationTimeoutError } from '../workers/validation-pool.js';
@@ -53,6 +54,8 @@ export interface CertificateServiceDeps {
   /** Boot runs before anything listens, so it validates in this thread and never waits on the pool. */
   validateAtBoot?: (task: ValidateTask) => Promise<ValidateOutcome>;
   masterKey: Buffer;
+  /** Shared session-ticket keys, replaced with every activation (none: Node's own per-process keys). */
+  ticketKeys?: TicketKeyStore | undefined;
   clock: () => number;
   logger: Logger;
   metrics?: Metrics | undefined;
@@ -186,11 +189,14 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     };
     const audit = { actor: context.actor, clientAddress: context.address, action: options.action ?? `certificate.${source}` };
     const identity: TlsIdentity = { fingerprint, keyPem: bundle.keyPem, certPem: bundle.certPem, chainPems: bundle.chainPems };
+    // Sessions end with their certificate: new ticket keys, swapped in and committed with it.
+    const previousKeys = identities.ticketKeys();
+    const ticketKeys = deps.ticketKeys?.fresh();
     let swapped = false;
     let swapMs = 0;
     const swap = () => {
       const swapStarted = performance.now();
-      identities.swap(identity);
+      identities.swap(identity, ticketKeys?.keys);
       swapMs = performance.now() - swapStarted;
       swapped = true;
     };
@@ -198,11 +204,12 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       let row: CertificateRow;
       let generation = appliedGeneration;
       if (deps.commitActivation) {
-        ({ row, generation } = await deps.commitActivation(version, audit, { expectedFingerprint, fallbackReason, now: clock() }, swap));
+        ({ row, generation } = await deps.commitActivation(version, audit, { expectedFingerprint, fallbackReason, ticketKeysSealed: ticketKeys?.sealed, now: clock() }, swap));
       } else {
         row = repo.insertAndActivate(version, audit, {
           expectedFingerprint,
           fallbackReason,
+          ticketKeysSealed: ticketKeys?.sealed,
           beforeCommit: (_inserted, nextGeneration) => {
             swap();
             generation = nextGeneration;
@@ -215,7 +222,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       logger.info({ event: 'certificate.activated', version: row.version, source, fingerprint_sha256: fingerprint, actor: context.actor }, 'certificate activated');
       return { row, swapMs };
     } catch (error) {
-      if (swapped && previous) identities.swap(previous);
+      if (swapped && previous) identities.swap(previous, previousKeys);
       if (error instanceof PreconditionFailedError) throw ifMatchFailed();
       if (error instanceof DatabaseBusyError || (error as { code?: unknown }).code === 'SQLITE_BUSY') {
         throw notReady('the database is busy (another process holds its write lock); nothing was changed, retry shortly', 1);
@@ -267,7 +274,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
         }
         const loaded = tryLoad(active);
         if ('identity' in loaded) {
-          identities.swap(loaded.identity);
+          identities.swap(loaded.identity, deps.ticketKeys?.readOrCreate());
           appliedGeneration = state.generation;
           publishMetrics();
           this.checkExpiry();
@@ -279,13 +286,14 @@ export function createCertificateService(deps: CertificateServiceDeps) {
           if (row.version === active.version || notAfterOf(row) < clock()) continue;
           const candidate = tryLoad(row);
           if (!('identity' in candidate)) continue;
-          identities.swap(candidate.identity);
-          repo.activateExisting(row.version, reason, {
-            actor: 'system',
-            action: 'certificate.fallback',
-            fingerprint: row.fingerprint,
-            details: { from_version: active.version, to_version: row.version, reason },
-          });
+          const ticketKeys = deps.ticketKeys?.fresh();
+          identities.swap(candidate.identity, ticketKeys?.keys);
+          repo.activateExisting(
+            row.version,
+            reason,
+            { actor: 'system', action: 'certificate.fallback', fingerprint: row.fingerprint, details: { from_version: active.version, to_version: row.version, reason } },
+            ticketKeys?.sealed,
+          );
           appliedGeneration = repo.generation();
           publishMetrics();
           logger.warn({ event: 'certificate.fallback', version: row.version, fingerprint_sha256: row.fingerprint, reason }, 'fallback at boot');
@@ -388,15 +396,18 @@ export function createCertificateService(deps: CertificateServiceDeps) {
         if (state.generation === appliedGeneration) return false;
         const row = repo.active();
         const current = identities.current();
+        const ticketKeys = deps.ticketKeys?.read();
         if (row && row.fingerprint !== current?.fingerprint) {
           const loaded = tryLoad(row);
           if ('identity' in loaded) {
-            identities.swap(loaded.identity);
+            identities.swap(loaded.identity, ticketKeys);
             metrics?.swapped('sync');
             logger.info({ event: 'certificate.synced', version: row.version, fingerprint_sha256: row.fingerprint }, 'certificate activated by another process');
           } else {
             logger.error({ event: 'certificate.sync_failed', version: row.version, reason: loaded.problem }, 'certificate from another process cannot be served; keeping the current one');
           }
+        } else if (ticketKeys && !ticketKeys.equals(identities.ticketKeys() ?? Buffer.alloc(0))) {
+          identities.setTicketKeys(ticketKeys);
         }
         appliedGeneration = state.generation;
         publishMetrics();
