@@ -9,6 +9,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxUploadBytes: number;
   apiKey: string | undefined;
+  handshakeTimeoutMs: number;
+  maxConnectionsPerClient: number;
 }
 
 export class ConfigError extends Error {
@@ -63,6 +65,8 @@ const envSchema = z.object({
     }
     return value;
   }),
+  HANDSHAKE_TIMEOUT_MS: integer('HANDSHAKE_TIMEOUT_MS', 100, 120_000, 10_000),
+  MAX_CONNECTIONS_PER_CLIENT: integer('MAX_CONNECTIONS_PER_CLIENT', 1, 100_000, 256),
 });
 
 /** Pure: reads the environment variables of SPEC §2 and explains the first bad one. */
@@ -81,5 +85,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: value.LOG_LEVEL,
     maxUploadBytes: value.MAX_UPLOAD_BYTES,
     apiKey: value.API_KEY,
+    handshakeTimeoutMs: value.HANDSHAKE_TIMEOUT_MS,
+    maxConnectionsPerClient: value.MAX_CONNECTIONS_PER_CLIENT,
   };
 }

@@ -166,6 +166,8 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
     logger,
     headersTimeoutMs: options.headersTimeoutMs,
     requestTimeoutMs: options.requestTimeoutMs,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    maxConnectionsPerClient: config.maxConnectionsPerClient,
   });
 
   const syncTimer = setInterval(() => {

@@ -2,6 +2,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
+import { limitConnectionsPerClient } from './connection-guard.js';
 import type { IdentitySwitch } from './identity-switch.js';
 
 export interface ListenOptions {
@@ -13,6 +14,9 @@ export interface ListenOptions {
   /** A client gets this long to send its headers, and the whole request (slow-loris guard). */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** A connection that has not finished its TLS handshake by then is closed (idle ones too). */
+  handshakeTimeoutMs?: number;
+  maxConnectionsPerClient?: number;
 }
 
 export interface RunningServer {
@@ -28,6 +32,7 @@ export function startServer(options: ListenOptions): Promise<RunningServer> {
   const server = https.createServer(
     {
       ...options.identities.serverOptions(),
+      handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
       headersTimeout: options.headersTimeoutMs ?? 10_000,
       requestTimeout: options.requestTimeoutMs ?? 30_000,
       keepAliveTimeout: 5_000,
@@ -37,6 +42,7 @@ export function startServer(options: ListenOptions): Promise<RunningServer> {
     listener,
   );
   options.identities.attach(server);
+  limitConnectionsPerClient(server, options.maxConnectionsPerClient ?? 256, options.logger);
   server.on('tlsClientError', (error) => {
     options.logger.debug({ event: 'tls.client_error', code: (error as NodeJS.ErrnoException).code }, 'TLS handshake failed');
   });

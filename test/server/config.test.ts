@@ -16,6 +16,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       maxUploadBytes: 1_048_576,
       apiKey: undefined,
+      handshakeTimeoutMs: 10_000,
+      maxConnectionsPerClient: 256,
     });
   });
 
