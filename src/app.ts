@@ -5,6 +5,7 @@ import type { CertificateService } from './certificates/certificate-service.js';
 import type { WebhookCaService } from './certificates/webhook-ca-service.js';
 import type { AuditRepo } from './db/audit-repo.js';
 import { limitBody } from './http/body-limit.js';
+import { isClientBodyError } from './http/client-errors.js';
 import { ApiError, errorCodes, type ErrorEntry } from './http/errors.js';
 import { meta } from './http/meta.js';
 import { requestLog } from './http/request-log.js';
@@ -59,6 +60,10 @@ export function createApp(deps: AppDeps): Hono {
     }
     if (error instanceof HTTPException && error.status < 500) {
       return json(c, envelope([{ ...errorCodes.invalidParameter, details: 'the request could not be read' }]), error.status);
+    }
+    if (isClientBodyError(error)) {
+      logger.warn({ event: 'http.bad_body', code: (error as NodeJS.ErrnoException).code, route: c.req.path, request_id: c.get('requestId') }, 'request body could not be read');
+      return json(c, envelope([{ ...errorCodes.invalidParameter, details: 'the request body could not be read (malformed or cut short)' }]), 400);
     }
     // A bug: log the class and route only; messages may quote input, stacks may hold anything.
     logger.error({ event: 'http.internal_error', error_name: error.name, route: c.req.path, request_id: c.get('requestId') }, 'internal error');
