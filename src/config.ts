@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TLS_PROFILES, type TlsProfile } from './tls/tls-profile.js';
 
 export interface Config {
   port: number;
@@ -11,6 +12,7 @@ export interface Config {
   apiKey: string | undefined;
   handshakeTimeoutMs: number;
   maxConnectionsPerClient: number;
+  tlsProfile: TlsProfile;
 }
 
 export class ConfigError extends Error {
@@ -67,6 +69,14 @@ const envSchema = z.object({
   }),
   HANDSHAKE_TIMEOUT_MS: integer('HANDSHAKE_TIMEOUT_MS', 100, 120_000, 10_000),
   MAX_CONNECTIONS_PER_CLIENT: integer('MAX_CONNECTIONS_PER_CLIENT', 1, 100_000, 256),
+  TLS_PROFILE: optionalString.transform((value, ctx) => {
+    const profile = TLS_PROFILES.find((candidate) => candidate === (value ?? 'intermediate').toLowerCase());
+    if (!profile) {
+      ctx.addIssue({ code: 'custom', message: `TLS_PROFILE must be one of ${TLS_PROFILES.join(', ')}, got "${value}"` });
+      return z.NEVER;
+    }
+    return profile;
+  }),
 });
 
 /** Pure: reads the environment variables of SPEC §2 and explains the first bad one. */
@@ -87,5 +97,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     apiKey: value.API_KEY,
     handshakeTimeoutMs: value.HANDSHAKE_TIMEOUT_MS,
     maxConnectionsPerClient: value.MAX_CONNECTIONS_PER_CLIENT,
+    tlsProfile: value.TLS_PROFILE,
   };
 }

@@ -68,7 +68,7 @@ export function prepareDataDir(dataDir: string): string {
 }
 
 /** Wires every service on one data directory. Used by the server and by the CLI. */
-export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, options: ServiceOptions): Services {
+export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile'>>, options: ServiceOptions): Services {
   const clock = options.clock ?? Date.now;
   const dataDir = prepareDataDir(config.dataDir);
   let masterKey: Buffer;
@@ -91,7 +91,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
   const metrics = createMetrics({ processMetrics: options.processMetrics });
   const audit = createAuditRepo(db, clock);
   const repo = createCertificatesRepo(db, clock);
-  const identities = createIdentitySwitch();
+  const identities = createIdentitySwitch(undefined, config.tlsProfile);
   const trustStore = createTrustStore();
   const validate = pool
     ? (task: ValidateTask) => {

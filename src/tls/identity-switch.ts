@@ -1,6 +1,7 @@
 import type tls from 'node:tls';
 import { releaseSecureContext } from './release-context.js';
-import { contextOptions, type TlsIdentity } from './tls-identity.js';
+import { contextOptions as contextOptionsFor, type TlsIdentity } from './tls-identity.js';
+import type { TlsProfile } from './tls-profile.js';
 
 /** The SecureContext new handshakes on a listener use (Node's undocumented `_sharedCreds`). */
 function sharedContext(server: tls.Server): tls.SecureContext | undefined {
@@ -12,7 +13,9 @@ function sharedContext(server: tls.Server): tls.SecureContext | undefined {
  * setSecureContext replaces key, chain and session-ticket keys together, so no handshake mixes
  * two versions and no session made under one certificate resumes under another.
  */
-export function createIdentitySwitch(initial?: TlsIdentity) {
+export function createIdentitySwitch(initial?: TlsIdentity, profile: TlsProfile = 'intermediate') {
+  // Listen and every swap build their contexts here, so each one carries the TLS profile.
+  const contextOptions = (identity: TlsIdentity) => contextOptionsFor(identity, profile);
   let current: TlsIdentity | undefined = initial;
   let ticketKeys: Buffer | undefined;
   const servers = new Set<tls.Server>();

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       apiKey: undefined,
       handshakeTimeoutMs: 10_000,
       maxConnectionsPerClient: 256,
+      tlsProfile: 'intermediate',
     });
   });
 
