@@ -108,7 +108,7 @@ function missingIntermediate(leaf: ParsedCertificate, root: ParsedCertificate | 
   if (isSelfSigned(leaf)) {
     return finding('chain-missing-intermediate', `the server certificate ${leaf.label} is self-signed; upload a certificate issued by a CA and ${fix}`, leaf.block);
   }
-  return finding('chain-missing-intermediate', `the server certificate ${leaf.label} was issued by ${formatName(leaf.x509.issuer)}, which is not in the upload; ${fix}`, leaf.block);
+  return finding('chain-missing-intermediate', `the server certificate ${leaf.label} was issued by ${formatName(leaf.x509.issuer) || 'an empty issuer name'}, which is not in the upload; ${fix}`, leaf.block);
 }
 
 /** Every issuer is a CA, may sign certificates, and its path length constraint holds. */
