@@ -19,7 +19,7 @@ export const RULE_NAMES = [
   'key-missing', 'key-count', 'key-encrypted', 'key-invalid', 'weak-key', 'unsupported-key', 'ed25519', 'normalised-key',
   'certificate-missing', 'certificate-invalid', 'key-mismatch', 'key-ambiguous',
   'chain-missing-intermediate', 'chain-unrelated', 'chain-loop', 'chain-too-long', 'chain-order',
-  'duplicate-certificate', 'root-dropped', 'issuer-not-ca', 'issuer-key-usage', 'path-length',
+  'duplicate-certificate', 'root-dropped', 'issued-by-root', 'self-signed-leaf', 'issuer-not-ca', 'issuer-key-usage', 'path-length',
   'not-yet-valid', 'expired', 'expires-soon',
   'leaf-is-ca', 'leaf-eku', 'leaf-key-usage', 'unknown-critical-extension', 'no-san',
   'weak-signature', 'canary-handshake', 'internal',

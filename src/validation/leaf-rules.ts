@@ -25,7 +25,10 @@ export function checkServerCertificate(leaf: ParsedCertificate): { errors: Findi
   const warnings: Finding[] = [];
   const { details, label, block } = leaf;
   if (details.basicConstraints?.ca === true) {
-    errors.push(finding('leaf-is-ca', `${label} is the server certificate but is a CA certificate (basicConstraints CA:TRUE); have a server (end-entity) certificate issued for this key`, block));
+    const fix = leaf.selfIssued
+      ? 'make the self-signed certificate again as a server certificate (`openssl req -x509 ... -addext basicConstraints=critical,CA:FALSE`)'
+      : 'have a server (end-entity) certificate issued for this key';
+    errors.push(finding('leaf-is-ca', `${label} is the server certificate but is a CA certificate (basicConstraints CA:TRUE); ${fix}`, block));
   }
   const eku = details.extKeyUsage;
   if (eku && !eku.includes(SERVER_AUTH) && !eku.includes(ANY_EXTENDED_KEY_USAGE)) {

@@ -29,7 +29,10 @@ export interface NormalizedBundle {
 export interface ValidateOptions {
   /** ms since the epoch; default Date.now(). */
   now?: number;
-  /** SPEC rule 4; default true. False for re-checking the server's own self-signed default certificate. */
+  /**
+   * SPEC rule 4: warn about a leaf served without an intermediate (issued by a root in the bundle, or
+   * self-signed); default true. False for (re-)checking the server's own self-signed default certificate.
+   */
   requireIntermediate?: boolean;
 }
 

@@ -50,4 +50,38 @@ describe('uploads of certificates as real CAs issue them', () => {
     const stored = await server.request('GET', '/v1/certificates/webhooks/ca', { headers: bearer(token) });
     expect(stored.text.trim()).toBe(leaf.certPem.trim());
   });
+
+  it('accepts a two-tier PKI (leaf issued by a root in the bundle) with a warning and serves the leaf alone', async () => {
+    const root = await createRoot({ subject: 'CN=Two Tier Root' });
+    const leaf = await issue(root);
+    const res = await server.upload(pemBundle(leaf.keyPem, leaf.certPem, root.certPem), token);
+    expect(res.status).toBe(201);
+    const peer = await peerCertificate(server.port);
+    expect(peer.fingerprint).toBe(fingerprint(leaf));
+    expect(peer.chain).toHaveLength(1);
+    const version = await active();
+    expect(version.chain).toEqual([]);
+    expect(version.warnings.map((w: { rule: string }) => w.rule)).toEqual(['issued-by-root', 'root-dropped']);
+    expect((await server.request('GET', '/v1/certificates/external/ca', { headers: bearer(token) })).status).toBe(404);
+  });
+
+  it('accepts a self-signed leaf uploaded alone, warning that clients must trust it explicitly', async () => {
+    const self = await createRoot({ isCa: false, subject: 'CN=localhost', sans: ['localhost', '127.0.0.1'], keyUsage: ['digitalSignature'], extKeyUsage: ['serverAuth'] });
+    const res = await server.upload(pemBundle(self.keyPem, self.certPem), token);
+    expect(res.status).toBe(201);
+    expect((await peerCertificate(server.port)).fingerprint).toBe(fingerprint(self));
+    const version = await active();
+    expect(version.warnings.map((w: { rule: string }) => w.rule)).toEqual(['self-signed-leaf']);
+    expect(version.warnings[0].message).toContain('clients must be told to trust this very certificate');
+  });
+
+  it('still rejects a leaf whose issuer is missing, changing nothing', async () => {
+    const before = await peerCertificate(server.port);
+    const root = await createRoot();
+    const leaf = await issue(root);
+    const res = await server.upload(pemBundle(leaf.keyPem, leaf.certPem), token);
+    expect(res.status).toBe(400);
+    expect(res.json.errors.map((e: { details: string }) => e.details)).toEqual([expect.stringMatching(/was issued by CN=hotcert test root \d+, which is not in the upload; add the intermediate/)]);
+    expect((await peerCertificate(server.port)).fingerprint).toBe(before.fingerprint);
+  });
 });

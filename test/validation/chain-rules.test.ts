@@ -89,19 +89,33 @@ describe('rule 4: one chain above the server certificate', () => {
     expect(errors(result).find((e) => e.rule === 'chain-unrelated')!.block).toBe(3);
   });
 
-  it('rejects a leaf issued directly by the root (no intermediate)', async () => {
+  it('accepts a leaf issued directly by a root in the bundle (two-tier PKI) with a warning, serving the leaf alone', async () => {
     const root = await createRoot();
     const leaf = await issue(root);
     const result = validateBundle(pemBundle(leaf.keyPem, leaf.certPem, root.certPem));
+    expect(errorRules(result)).toEqual([]);
+    expect(warningRules(result)).toEqual(['issued-by-root', 'root-dropped']);
+    expect(result.warnings[0]!.message).toMatch(/block 2 \(CN=localhost\) was issued directly by the root block 3 .*trust store/);
+    if (result.ok) expect(result.bundle.chainPems).toEqual([]);
+  });
+
+  it('still rejects a leaf whose issuing root is missing from a two-tier upload', async () => {
+    const root = await createRoot();
+    const leaf = await issue(root);
+    const result = validateBundle(pemBundle(leaf.keyPem, leaf.certPem));
     expect(errorRules(result)).toEqual(['chain-missing-intermediate']);
   });
 
-  it('accepts a lone self-signed server certificate when requireIntermediate is false', async () => {
+  it('accepts a lone self-signed server certificate with a warning (none for the server\'s own default)', async () => {
     const self = await createRoot({ isCa: false, subject: 'CN=localhost', sans: ['localhost'], keyUsage: ['digitalSignature'], extKeyUsage: ['serverAuth'] });
     const bundle = pemBundle(self.keyPem, self.certPem);
-    expect(errorRules(validateBundle(bundle))).toEqual(['chain-missing-intermediate']);
+    const result = validateBundle(bundle);
+    expect(errorRules(result)).toEqual([]);
+    expect(warningRules(result)).toEqual(['self-signed-leaf']);
+    expect(result.warnings[0]!.message).toMatch(/self-signed, so clients must be told to trust this very certificate/);
     const relaxed = validateBundle(bundle, { requireIntermediate: false });
     expect(relaxed.ok).toBe(true);
+    expect(relaxed.warnings).toEqual([]);
     if (relaxed.ok) expect(relaxed.bundle.chainPems).toEqual([]);
   });
 
