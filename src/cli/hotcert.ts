@@ -6,6 +6,7 @@ import { DataDirError, openServices, type Services } from '../hotcert.js';
 import { ApiError } from '../http/errors.js';
 import { serveMain } from '../main.js';
 import { createLogger } from '../observability/logger.js';
+import { certificateName } from '../validation/describe-certificate.js';
 import validateInThread from '../workers/validate-worker.js';
 import { formatReport, formatStatus } from './format.js';
 
@@ -122,7 +123,7 @@ async function main(argv: string[]): Promise<void> {
         const view = result.view;
         process.stdout.write(
           result.changed
-            ? `imported and activated version ${view.version} (${view.subject}, sha256 ${view.fingerprint_sha256})\n`
+            ? `imported and activated version ${view.version} (${certificateName(view)}, sha256 ${view.fingerprint_sha256})\n`
             : `this bundle is already active (version ${view.version}); nothing changed\n`,
         );
       }).catch(explain);
