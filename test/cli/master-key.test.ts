@@ -76,6 +76,11 @@ describe('the master key is checked against the database before anything is writ
       expect(runCli(['reset-certificate', '--data-dir', dir]).status).toBe(2);
       expect(runCli(['reset-admin-password', '--data-dir', dir]).status).toBe(2);
 
+      // status only reads: it needs no key and creates none.
+      const status = runCli(['status', '--json', '--data-dir', dir]);
+      expect(status.status).toBe(0);
+      expect(JSON.parse(status.stdout).certificate.fingerprint_sha256).toBe(served);
+
       expect(versionCount(dir)).toBe(before);
       expect(existsSync(path.join(dir, 'master.key'))).toBe(false);
       expect((await peerCertificate(server.port)).fingerprint).toBe(served);
