@@ -154,6 +154,8 @@ export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
   /** How often to look for changes made by other processes. */
   syncIntervalMs?: number;
   expiryCheckIntervalMs?: number;
+  /** How often expired login tokens are deleted (default hourly; every login also does it). */
+  tokenPurgeIntervalMs?: number;
   /** Concurrent uploads allowed from one client address (default 4). */
   uploadsPerClient?: number;
   headersTimeoutMs?: number;
@@ -190,6 +192,14 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
   syncTimer.unref();
   const expiryTimer = setInterval(() => certificates.checkExpiry(), options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
   expiryTimer.unref();
+  const purgeTimer = setInterval(() => {
+    try {
+      users.purgeExpiredTokens();
+    } catch (error) {
+      logger.warn({ event: 'tokens.purge_failed', error_name: (error as Error).name, code: (error as { code?: unknown }).code }, 'deleting expired tokens failed; retrying later');
+    }
+  }, options.tokenPurgeIntervalMs ?? 60 * 60 * 1000);
+  purgeTimer.unref();
 
   const health = certificates.health();
   logger.info(
@@ -212,6 +222,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
     async close(graceMs) {
       clearInterval(syncTimer);
       clearInterval(expiryTimer);
+      clearInterval(purgeTimer);
       stopTicketRotation();
       await listener.close(graceMs);
       await services.close();
