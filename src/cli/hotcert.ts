@@ -33,7 +33,7 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
-async function withServices<T>(dataDir: string | undefined, run: (services: Services) => Promise<T>): Promise<T> {
+async function withServices<T>(dataDir: string | undefined, run: (services: Services) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
   let config;
   try {
     config = loadConfig(process.env);
@@ -44,7 +44,7 @@ async function withServices<T>(dataDir: string | undefined, run: (services: Serv
   const logger = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn', undefined);
   let services: Services;
   try {
-    services = openServices({ ...config, dataDir: dataDir ?? config.dataDir }, { logger, validation: 'inline', processMetrics: false });
+    services = openServices({ ...config, dataDir: dataDir ?? config.dataDir }, { logger, validation: 'inline', processMetrics: false, readOnly: options.readOnly });
   } catch (error) {
     if (error instanceof DataDirError) {
       process.stderr.write(`hotcert: ${error.message}\n`);
@@ -107,7 +107,7 @@ async function main(argv: string[]): Promise<void> {
         const view = certificates.active();
         const health = certificates.health();
         process.stdout.write(values.json ? JSON.stringify({ certificate: view, health }, null, 2) + '\n' : formatStatus(view, health));
-      }).catch(explain);
+      }, { readOnly: true }).catch(explain);
     case 'check': {
       const bytes = readBundle(file);
       const outcome = await validateInThread({ pem: new Uint8Array(bytes), now: Date.now() });

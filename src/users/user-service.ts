@@ -37,6 +37,8 @@ export function createUserService({ users, tokens, audit, throttle, clock }: Use
     const token = randomBytes(32).toString('base64url');
     const now = clock();
     const expiresAt = now + TOKEN_TTL_MS;
+    // Logins are where tokens are made, so they are where expired ones go; a slow timer covers quiet servers.
+    tokens.purgeExpired(now);
     tokens.insert({ tokenHash: hashToken(token), userId: user.id, now, expiresAt });
     return { token, expiresAt, tokenHash: hashToken(token) };
   }
@@ -50,6 +52,11 @@ export function createUserService({ users, tokens, audit, throttle, clock }: Use
   }
 
   return {
+    /** Deletes tokens that have expired (login does it too; the server also runs it on a slow timer). */
+    purgeExpiredTokens(): void {
+      tokens.purgeExpired(clock());
+    },
+
     /** Creates admin/secret (must change password) when no admin exists yet. */
     async ensureDefaultAdmin(): Promise<void> {
       if (users.findByName(DEFAULT_ADMIN)) return;
