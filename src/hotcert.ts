@@ -8,17 +8,18 @@ import type { Config } from './config.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { openDatabase, type Db } from './db/open-database.js';
+import { createSettingsRepo } from './db/settings-repo.js';
 import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
 import { establishMasterKey, MasterKeyError } from './secrets/master-key.js';
-import { createSettingsRepo } from './db/settings-repo.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
 import { startServer, type RunningServer } from './tls/https-server.js';
 import { rotateTicketKeys } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
-import { createLoginThrottle } from './users/login-throttle.js';
+import { createLoginThrottle, type LoginThrottleOptions } from './users/login-throttle.js';
+import { resetThrottles, throttleResetMarker } from './users/throttle-reset.js';
 import { createUserService } from './users/user-service.js';
 import { createValidationPool } from './workers/validation-pool.js';
 import validateInThread, { type ValidateTask } from './workers/validate-worker.js';
@@ -53,6 +54,8 @@ export interface ServiceOptions {
   processMetrics?: boolean;
   /** Read-only commands (`hotcert status`): never create the directory, the database or a key; write nothing. */
   readOnly?: boolean;
+  /** Limits of the login throttle (tests use small ones). */
+  loginThrottle?: Partial<Omit<LoginThrottleOptions, 'clock' | 'resetMarker'>>;
 }
 
 /** Opens the data directory with a one-line error instead of a stack. */
@@ -89,7 +92,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
   try {
     db = openDatabase(path.join(dataDir, 'hotcert.db'), { readOnly: options.readOnly });
     // Before anything else is written: a key that does not match the database's check value is refused.
-    masterKey = establishMasterKey(createSettingsRepo(db), dataDir, config.masterKey, clock(), options.readOnly);
+    masterKey = establishMasterKey(createSettingsRepo(db, clock), dataDir, config.masterKey, clock(), options.readOnly);
   } catch (error) {
     db?.$client.close();
     if (error instanceof MasterKeyError) throw new DataDirError(error.message);
@@ -115,11 +118,14 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
         return pool.validate(task);
       }
     : (task: ValidateTask) => validateInThread(task);
+  const settings = createSettingsRepo(db, clock);
   const users = createUserService({
     users: createUsersRepo(db),
     tokens: createTokensRepo(db),
     audit,
-    throttle: createLoginThrottle({ clock }),
+    throttle: createLoginThrottle({ clock, resetMarker: throttleResetMarker(settings), ...options.loginThrottle }),
+    resetThrottle: () => resetThrottles(settings),
+    logger: options.logger,
     clock,
   });
   const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics });
