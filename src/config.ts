@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { initialAdminPassword, InitialAdminPasswordError } from './users/initial-admin-password.js';
 
 export interface Config {
   port: number;
@@ -9,6 +10,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxUploadBytes: number;
   apiKey: string | undefined;
+  /** ADMIN_PASSWORD / ADMIN_PASSWORD_FILE: the admin's password when the admin user is first created. */
+  adminPassword: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -72,6 +75,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('; '));
   }
   const value = parsed.data;
+  let adminPassword: string | undefined;
+  try {
+    adminPassword = initialAdminPassword(env);
+  } catch (error) {
+    if (error instanceof InitialAdminPasswordError) throw new ConfigError(error.message);
+    throw error;
+  }
   return {
     port: value.PORT,
     host: value.HOST,
@@ -81,5 +91,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: value.LOG_LEVEL,
     maxUploadBytes: value.MAX_UPLOAD_BYTES,
     apiKey: value.API_KEY,
+    adminPassword,
   };
 }

@@ -18,6 +18,7 @@ import { startServer, type RunningServer } from './tls/https-server.js';
 import { rotateTicketKeys } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
 import { createLoginThrottle } from './users/login-throttle.js';
+import { startSetupWarning } from './users/setup-warning.js';
 import { createUserService } from './users/user-service.js';
 import { createValidationPool } from './workers/validation-pool.js';
 import validateInThread, { type ValidateTask } from './workers/validate-worker.js';
@@ -138,6 +139,8 @@ export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
   uploadsPerClient?: number;
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** How often to warn while the admin password is still the default (a minute). */
+  setupWarningIntervalMs?: number;
 }
 
 /** Boot rules of SPEC §5, then listen. */
@@ -145,7 +148,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
   const { logger } = options;
   const services = openServices(config, { ...options, validation: 'pool', writeThread: true });
   const { users, certificates, webhookCa, identities } = services;
-  await users.ensureDefaultAdmin();
+  await users.ensureDefaultAdmin(config.adminPassword);
   const boot = await certificates.bootstrap();
   webhookCa.reload();
 
@@ -171,6 +174,8 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
   const expiryTimer = setInterval(() => certificates.checkExpiry(), options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
   expiryTimer.unref();
 
+  const stopSetupWarning = startSetupWarning({ users, logger, intervalMs: options.setupWarningIntervalMs });
+
   const health = certificates.health();
   logger.info(
     {
@@ -193,6 +198,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
       clearInterval(syncTimer);
       clearInterval(expiryTimer);
       stopTicketRotation();
+      stopSetupWarning();
       await listener.close(graceMs);
       await services.close();
     },
