@@ -5,6 +5,7 @@ import { createApp } from './app.js';
 import { createCertificateService } from './certificates/certificate-service.js';
 import { createWebhookCaService } from './certificates/webhook-ca-service.js';
 import type { Config } from './config.js';
+import { describeFsError } from './describe-fs-error.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { openDatabase, type Db } from './db/open-database.js';
@@ -59,7 +60,7 @@ export function prepareDataDir(dataDir: string): string {
   try {
     mkdirSync(resolved, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new DataDirError(`DATA_DIR ${resolved} cannot be created: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new DataDirError(`DATA_DIR ${resolved} cannot be created: ${describeFsError(error)}`);
   }
   return resolved;
 }
@@ -76,7 +77,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'ENOENT' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
-      throw new DataDirError(`DATA_DIR ${dataDir} is not writable (${code})`);
+      throw new DataDirError(`DATA_DIR ${dataDir} is not writable: ${describeFsError(error)}`);
     }
     throw error;
   }

@@ -1,17 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { describeFsError } from '../describe-fs-error.js';
 import { describePasswordProblems, passwordProblems } from './password-policy.js';
 
 /** Why the initial admin password cannot be used; config.ts turns it into a ConfigError (one line, exit 2). */
 export class InitialAdminPasswordError extends Error {
   override name = 'InitialAdminPasswordError';
 }
-
-const fileProblem: Record<string, string> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EISDIR: 'it is a directory',
-};
 
 /**
  * ADMIN_PASSWORD or ADMIN_PASSWORD_FILE (the Docker secrets convention), never both. The file's trailing
@@ -33,8 +27,7 @@ export function initialAdminPassword(
     try {
       password = readFile(file).replace(/\r?\n$/, '');
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? '';
-      throw new InitialAdminPasswordError(`ADMIN_PASSWORD_FILE ${file} cannot be read: ${fileProblem[code] ?? (code.toLowerCase() || 'error')}`);
+      throw new InitialAdminPasswordError(`ADMIN_PASSWORD_FILE ${file} cannot be read: ${describeFsError(error)}`);
     }
   }
   if (password === undefined) return undefined;
