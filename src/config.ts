@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { initialAdminPassword, InitialAdminPasswordError } from './users/initial-admin-password.js';
 
 export interface Config {
   port: number;
@@ -10,6 +11,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxUploadBytes: number;
   apiKey: string | undefined;
+  /** ADMIN_PASSWORD / ADMIN_PASSWORD_FILE: the admin's password when the admin user is first created. */
+  adminPassword: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -91,6 +94,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const value = parsed.data;
   if (value.MASTER_KEY_FILE !== undefined && env.MASTER_KEY?.trim()) throw new ConfigError('set MASTER_KEY or MASTER_KEY_FILE, not both');
   const masterKey = value.MASTER_KEY_FILE === undefined ? value.MASTER_KEY : readMasterKeyFile(value.MASTER_KEY_FILE);
+  let adminPassword: string | undefined;
+  try {
+    adminPassword = initialAdminPassword(env);
+  } catch (error) {
+    if (error instanceof InitialAdminPasswordError) throw new ConfigError(error.message);
+    throw error;
+  }
   return {
     port: value.PORT,
     host: value.HOST,
@@ -100,5 +110,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: value.LOG_LEVEL,
     maxUploadBytes: value.MAX_UPLOAD_BYTES,
     apiKey: value.API_KEY,
+    adminPassword,
   };
 }

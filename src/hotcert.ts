@@ -5,6 +5,7 @@ import { createApp } from './app.js';
 import { createCertificateService } from './certificates/certificate-service.js';
 import { createWebhookCaService } from './certificates/webhook-ca-service.js';
 import type { Config } from './config.js';
+import { describeFsError } from './describe-fs-error.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { openDatabase, type Db } from './db/open-database.js';
@@ -19,6 +20,7 @@ import { startServer, type RunningServer } from './tls/https-server.js';
 import { rotateTicketKeys } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
 import { createLoginThrottle, type LoginThrottleOptions } from './users/login-throttle.js';
+import { startSetupWarning } from './users/setup-warning.js';
 import { resetThrottles, throttleResetMarker } from './users/throttle-reset.js';
 import { createUserService } from './users/user-service.js';
 import { createValidationPool } from './workers/validation-pool.js';
@@ -64,7 +66,7 @@ export function prepareDataDir(dataDir: string): string {
   try {
     mkdirSync(resolved, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new DataDirError(`DATA_DIR ${resolved} cannot be created: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new DataDirError(`DATA_DIR ${resolved} cannot be created: ${describeFsError(error)}`);
   }
   return resolved;
 }
@@ -98,7 +100,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     if (error instanceof MasterKeyError) throw new DataDirError(error.message);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'ENOENT' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
-      throw new DataDirError(`DATA_DIR ${dataDir} is not writable (${code})`);
+      throw new DataDirError(`DATA_DIR ${dataDir} is not writable: ${describeFsError(error)}`);
     }
     throw error;
   }
@@ -166,6 +168,8 @@ export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
   uploadsPerClient?: number;
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** How often to warn while the admin password is still the default (a minute). */
+  setupWarningIntervalMs?: number;
 }
 
 /** Boot rules of SPEC §5, then listen. */
@@ -173,7 +177,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
   const { logger } = options;
   const services = openServices(config, { ...options, validation: 'pool', writeThread: true });
   const { users, certificates, webhookCa, identities } = services;
-  await users.ensureDefaultAdmin();
+  await users.ensureDefaultAdmin(config.adminPassword);
   const boot = await certificates.bootstrap();
   webhookCa.reload();
 
@@ -207,6 +211,8 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
   }, options.tokenPurgeIntervalMs ?? 60 * 60 * 1000);
   purgeTimer.unref();
 
+  const stopSetupWarning = startSetupWarning({ users, logger, intervalMs: options.setupWarningIntervalMs });
+
   const health = certificates.health();
   logger.info(
     {
@@ -230,6 +236,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
       clearInterval(expiryTimer);
       clearInterval(purgeTimer);
       stopTicketRotation();
+      stopSetupWarning();
       await listener.close(graceMs);
       await services.close();
     },
