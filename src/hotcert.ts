@@ -12,6 +12,7 @@ import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
+import { createReverseProxy } from './proxy/reverse-proxy.js';
 import { loadMasterKey } from './secrets/master-key.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
 import { startServer, type RunningServer } from './tls/https-server.js';
@@ -150,6 +151,9 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
   webhookCa.reload();
 
   const app = createApp({ ...services, logger, config: { ...config, uploadsPerClient: options.uploadsPerClient } });
+  const proxy = config.upstream
+    ? createReverseProxy({ upstream: config.upstream, timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxProxyBodyBytes, logger, metrics: services.metrics })
+    : undefined;
   const listener = await startServer({
     fetch: app.fetch,
     identities,
@@ -158,6 +162,8 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
     logger,
     headersTimeoutMs: options.headersTimeoutMs,
     requestTimeoutMs: options.requestTimeoutMs,
+    forward: proxy?.forward,
+    upgrade: proxy?.upgrade,
   });
 
   const stopTicketRotation = rotateTicketKeys(listener.server, services.masterKey, options.clock ?? Date.now);
@@ -177,6 +183,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
       event: 'listening',
       port: listener.port,
       host: config.host ?? '0.0.0.0',
+      ...(config.upstream ? { upstream: config.upstream.label } : {}),
       fingerprint_sha256: health.fingerprint_sha256,
       version: health.version,
       certificate_status: health.status,
@@ -194,6 +201,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
       clearInterval(expiryTimer);
       stopTicketRotation();
       await listener.close(graceMs);
+      proxy?.close();
       await services.close();
     },
   };

@@ -90,6 +90,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     labelNames: ['method', 'route', 'status'] as const,
     registers: [registry],
   });
+  const proxyUpstreamErrors = new Counter({
+    name: 'hotcert_proxy_upstream_errors_total',
+    help: 'Proxied requests the upstream failed: unreachable (502), timeout (504), reset after the answer began',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
 
   return {
     registry,
@@ -110,6 +116,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     uploadToSwap: (seconds: number) => uploadToSwap.observe(seconds),
     queueDepth: (depth: number) => poolQueue.set(depth),
     request: (method: string, route: string, status: number) => httpRequests.inc({ method, route, status: String(status) }),
+    proxyUpstreamError: (reason: 'unreachable' | 'timeout' | 'reset') => proxyUpstreamErrors.inc({ reason }),
     /** Stops the event-loop sampler (a 10 ms unref'd timer); for tests that create many instances. */
     close: () => loopDelay.disable(),
   };
