@@ -1,3 +1,5 @@
+import { getPath } from 'hono/utils/url';
+
 /**
  * Paths hotcert answers itself; everything else goes to UPSTREAM. A prefix covers itself and what is
  * below it (`/v1/users` covers `/v1/users/login`, not `/v1/usersx`). A page or document hotcert adds
@@ -15,31 +17,29 @@ export const HOTCERT_PATHS: readonly string[] = [
   '/admin',
 ];
 
-// Same test @hono/node-server uses to decide that a target needs URL normalisation.
-const plainTarget = /^\/[!#$&-;=?-[\]_a-z~]*$/;
-const dotSegment = /\/\.\.?(?:[/?#]|$)/;
+const BASE = 'http://hotcert.invalid';
 
-/** The path Hono would route on: dot segments resolved and %-escapes decoded, so both sides agree. */
+/** The path Hono would route on (dot segments resolved, %-escapes decoded its way), so both sides agree. */
 export function routedPath(target: string): string | undefined {
-  let path: string;
-  if (plainTarget.test(target) && !dotSegment.test(target)) {
-    const query = target.indexOf('?');
-    path = query === -1 ? target : target.slice(0, query);
+  let url: string;
+  if (target.charCodeAt(0) !== 47) {
+    url = target;
+  } else if (target.includes('/.') || target.includes('\\')) {
+    // Only targets that URL parsing would change take the slow way, as in @hono/node-server.
+    try {
+      url = new URL(BASE + target).href;
+    } catch {
+      return undefined;
+    }
+  } else if (!target.includes('%')) {
+    // The common case: what getPath would return, without building a URL.
+    const end = target.search(/[?#]/);
+    return end === -1 ? target : target.slice(0, end);
   } else {
-    try {
-      path = new URL(target, 'http://hotcert.invalid').pathname;
-    } catch {
-      return undefined;
-    }
+    url = BASE + target;
   }
-  if (path.includes('%')) {
-    try {
-      path = decodeURI(path);
-    } catch {
-      return undefined;
-    }
-  }
-  return path;
+  if (!url.startsWith('http://') && !url.startsWith('https://')) return undefined;
+  return getPath({ url } as Request);
 }
 
 /** True when hotcert's own app must answer `target` (a request's URL); an unreadable target stays with hotcert too. */

@@ -62,7 +62,8 @@ describe('which paths hotcert keeps', () => {
   it.each([
     ['/healthz', true], ['/healthz?x=1', true], ['/v1/users/login', true], ['/v1/certificates/external/history', true],
     ['/v1/health', true], ['/v1/metrics?format=prometheus', true], ['/v1/audit', true], ['/v1/openapi.json', true], ['/admin/', true],
-    ['/v1/%75sers/login', true], ['/app/../v1/users', true],
+    ['/v1/%75sers/login', true], ['/app/../v1/users', true], ['/v1/users/%2e%2e/x', true], ['http://other.example/v1/health', true],
+    ['//v1/users', false], ['/app/%2Fv1', false],
     ['/', false], ['/app', false], ['/v1/usersx', false], ['/v1/orders', false], ['/healthzz', false], ['/v1/users/../../app', false], ['*', false],
   ])('%s → hotcert: %s', (target, own) => {
     expect(isHotcertPath(target)).toBe(own);
@@ -141,6 +142,8 @@ describe('reverse proxy mode (UPSTREAM)', () => {
     const login = await request(server.port, 'POST', '/v1/users/login');
     expect(login.status).toBe(401);
     expect(login.json.errors[0].code).toBe(1005);
+    const encoded = await request(server.port, 'POST', '/v1/%75sers/login');
+    expect(encoded.json.errors[0].code).toBe(1005);
     const reserved = await request(server.port, 'GET', '/v1/openapi.json');
     expect(reserved.json.errors[0].code).toBe(1006);
     expect(upstream.seen.length).toBe(before);
