@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -341,5 +342,47 @@ describe('reverse proxy with the upstream down', () => {
     const gone = await request(missing.port, 'POST', '/app', { body: 'x' });
     expect(gone.status).toBe(502);
     expect(logLines(missing).find((entry) => entry.event === 'proxy.upstream_error')).toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('reverse proxy when the upstream drops a pooled connection', () => {
+  let upstream: net.Server;
+  let server: TestServer;
+  let connections = 0;
+
+  beforeAll(async () => {
+    // Answers the first request of each connection with keep-alive, then resets the connection on the next one:
+    // the race where a pooled connection dies just as the proxy reuses it.
+    upstream = net.createServer((socket) => {
+      connections++;
+      let requests = 0;
+      let buffered = '';
+      socket.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('latin1');
+        while (buffered.includes('\r\n\r\n')) {
+          buffered = buffered.slice(buffered.indexOf('\r\n\r\n') + 4);
+          if (++requests > 1) return void socket.resetAndDestroy();
+          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    server = await startTestServer({ env: { UPSTREAM: `http://127.0.0.1:${(upstream.address() as net.AddressInfo).port}` } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await new Promise((resolve) => upstream?.close(resolve));
+  });
+
+  it('retries a GET once on a new connection, and answers 502 for a request with a body rather than resend it', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await request(server.port, 'GET', `/app/${i}`);
+      expect(res.status).toBe(200);
+      expect(res.text).toBe('ok');
+    }
+    expect(connections).toBe(3);
+    const post = await request(server.port, 'POST', '/app/post', { body: 'once only' });
+    expect(post.status).toBe(502);
   });
 });
