@@ -14,6 +14,7 @@ import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
+import { createReverseProxy } from './proxy/reverse-proxy.js';
 import { establishMasterKey, MasterKeyError } from './secrets/master-key.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
 import { startServer, type RunningServer } from './tls/https-server.js';
@@ -182,6 +183,9 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
   webhookCa.reload();
 
   const app = createApp({ ...services, logger, config: { ...config, uploadsPerClient: options.uploadsPerClient } });
+  const proxy = config.upstream
+    ? createReverseProxy({ upstream: config.upstream, timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxProxyBodyBytes, logger, metrics: services.metrics })
+    : undefined;
   const listener = await startServer({
     fetch: app.fetch,
     identities,
@@ -190,6 +194,8 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
     logger,
     headersTimeoutMs: options.headersTimeoutMs,
     requestTimeoutMs: options.requestTimeoutMs,
+    forward: proxy?.forward,
+    upgrade: proxy?.upgrade,
   });
 
   const stopTicketRotation = rotateTicketKeys(listener.server, services.masterKey, options.clock ?? Date.now);
@@ -219,6 +225,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
       event: 'listening',
       port: listener.port,
       host: config.host ?? '0.0.0.0',
+      ...(config.upstream ? { upstream: config.upstream.label } : {}),
       fingerprint_sha256: health.fingerprint_sha256,
       version: health.version,
       certificate_status: health.status,
@@ -238,6 +245,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
       stopTicketRotation();
       stopSetupWarning();
       await listener.close(graceMs);
+      proxy?.close();
       await services.close();
     },
   };

@@ -77,6 +77,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const proxyUpstreamErrors = new Counter({
+    name: 'hotcert_proxy_upstream_errors_total',
+    help: 'Proxied requests the upstream failed: unreachable (502), timeout (504), reset after the answer began',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
 
   return {
     registry,
@@ -101,6 +107,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       httpRequests.inc({ method, route, status: String(status) });
       if (seconds !== undefined) httpDuration.observe({ method, route }, seconds);
     },
+    proxyUpstreamError: (reason: 'unreachable' | 'timeout' | 'reset') => proxyUpstreamErrors.inc({ reason }),
     /** Stops the event-loop sampler (a 10 ms unref'd timer); for tests that create many instances. */
     close: () => loopDelay.close(),
   };
