@@ -1,0 +1,165 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
+import { bearer, peerCertificate } from '../helpers/https-client.js';
+import { createChain } from '../helpers/pki.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/start-server.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+const colons = (hex: string) => hex.toUpperCase().match(/.{2}/g)!.join(':');
+
+// One browser and one server for the whole file: the steps build on each other, in order.
+describe('the admin page in headless Chromium', () => {
+  let server: TestServer;
+  let browser: TestBrowser;
+  const screenshots: string[] = [];
+  let firstFingerprint = '';
+
+  const page = () => browser.page;
+  const shot = async (name: string) => screenshots.push(await browser.screenshot(name));
+  const pageFingerprint = async () => (await page().locator('#cert-fingerprint').textContent()) ?? '';
+  const waitForFingerprint = (hex: string) => page().locator('#cert-fingerprint', { hasText: colons(hex) }).waitFor();
+  const handshakeFingerprint = async () => (await peerCertificate(server.port)).fingerprint;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    browser = await launchBrowser('admin');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('first login: admin/secret, the forced password change, then the served certificate', async () => {
+    firstFingerprint = await handshakeFingerprint();
+    await page().goto(`https://127.0.0.1:${server.port}/admin`);
+    const login = page().locator('#login-view');
+    await login.getByLabel('User name').fill('admin');
+    await login.getByLabel('Password', { exact: true }).fill('secret');
+    await shot('01-login');
+    await page().getByRole('button', { name: 'Log in' }).click();
+
+    await page().locator('#change-form').waitFor({ state: 'visible' });
+    expect(await page().locator('#login-form').isHidden()).toBe(true);
+    await login.getByLabel('New password', { exact: true }).fill(ADMIN_PASSWORD);
+    await login.getByLabel('New password again').fill(ADMIN_PASSWORD);
+    await shot('02-forced-password-change');
+    await page().getByRole('button', { name: 'Change password and log in' }).click();
+
+    await waitForFingerprint(firstFingerprint);
+    expect(await page().locator('#cert-status').getAttribute('data-status')).toBe('ok');
+    expect(await page().locator('#cert-countdown').textContent()).toMatch(/^expires in \d+ d \d\d:\d\d:\d\d$/);
+    expect(await page().locator('#cert-details').textContent()).toContain('localhost');
+    await page().locator('#audit-table tbody tr').first().waitFor();
+    await shot('03-logged-in');
+
+    // The password really changed: the old one is refused by the API, the new one accepted.
+    const old = await server.request('POST', '/v1/users/login', { headers: { Authorization: `Basic ${Buffer.from('admin:secret').toString('base64')}` } });
+    expect(old.status).toBe(401);
+    expect(await server.adminToken()).toMatch(/./);
+  });
+
+  it('a rejected upload shows the dry-run report, one entry per problem, and changes nothing', async () => {
+    const now = Date.now();
+    const expired = { notBefore: new Date(now - 30 * DAY), notAfter: new Date(now - DAY) };
+    const chain = await createChain({ leaf: expired, intermediate: expired });
+    const report = (await server.upload(chain.bundle, await server.adminToken(), {}, '?dry_run=true')).json.report;
+    expect(report.valid).toBe(false);
+    expect(report.errors.length).toBeGreaterThanOrEqual(2);
+
+    await page().locator('#upload-file').setInputFiles({ name: 'expired.pem', mimeType: 'text/plain', buffer: Buffer.from(chain.bundle) });
+    await page().getByRole('button', { name: 'Check bundle' }).click();
+    const items = page().locator('#upload-errors li');
+    await items.first().waitFor();
+    expect(await items.count()).toBe(report.errors.length);
+    for (const [i, error] of (report.errors as { rule: string; message: string }[]).entries()) {
+      expect(await items.nth(i).getAttribute('data-rule')).toBe(error.rule);
+      expect(await items.nth(i).textContent()).toContain(error.message);
+    }
+    expect(await page().locator('#upload-commit').isHidden()).toBe(true);
+    await page().locator('#upload-report').scrollIntoViewIfNeeded();
+    await shot('04-upload-rejected');
+
+    expect(await handshakeFingerprint()).toBe(firstFingerprint);
+    const history = await server.request('GET', '/v1/certificates/external/history', { headers: bearer(await server.adminToken()) });
+    expect(history.json.certificates).toHaveLength(1);
+  });
+
+  it('a good upload: checked, installed, then the page and a fresh TLS handshake show the new fingerprint', async () => {
+    const chain = await createChain({ sans: ['localhost', '127.0.0.1', 'admin-page.test'] });
+    const expected = (await server.upload(chain.bundle, await server.adminToken(), {}, '?dry_run=true')).json.report.certificate.fingerprint_sha256 as string;
+
+    await page().locator('#upload-file').setInputFiles({ name: 'good.pem', mimeType: 'text/plain', buffer: Buffer.from(chain.bundle) });
+    await page().getByRole('button', { name: 'Check bundle' }).click();
+    await page().locator('#upload-fingerprint', { hasText: colons(expected) }).waitFor();
+    await shot('05-upload-checked');
+    expect(await handshakeFingerprint()).toBe(firstFingerprint);
+
+    await page().getByRole('button', { name: 'Install this certificate' }).click();
+    await waitForFingerprint(expected);
+    await page().locator('#history-table tbody tr').nth(1).waitFor();
+    expect(await page().locator('#cert-details').textContent()).toContain('admin-page.test');
+    await shot('06-upload-installed');
+
+    const served = await handshakeFingerprint();
+    expect(served).toBe(expected);
+    expect((await pageFingerprint()).replaceAll(':', '').toLowerCase()).toBe(served);
+  });
+
+  it('a rollback: the page and a fresh TLS handshake show the previous fingerprint again', async () => {
+    await page().getByRole('button', { name: 'Roll back to version 1' }).click();
+    await waitForFingerprint(firstFingerprint);
+    await page().locator('#history-table tbody tr').nth(2).waitFor();
+    expect(await page().locator('#cert-version').textContent()).toBe('3');
+    await shot('07-rolled-back');
+
+    expect(await handshakeFingerprint()).toBe(firstFingerprint);
+    expect((await pageFingerprint()).replaceAll(':', '').toLowerCase()).toBe(firstFingerprint);
+  });
+
+  it('fits a narrow screen', async () => {
+    await page().setViewportSize({ width: 360, height: 740 });
+    const tooWide = await page().evaluate(() =>
+      [...document.querySelectorAll('body *')]
+        .filter((node) => node.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !node.parentElement?.closest('.table-wrap, .pem'))
+        .map((node) => `${node.tagName}#${node.id}.${node.className}`),
+    );
+    expect(tooWide).toEqual([]);
+    expect(await page().evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+    await shot('08-narrow-screen');
+    await page().setViewportSize({ width: 1100, height: 900 });
+  });
+
+  it('kept the token out of storage and cookies; a reload logs out', async () => {
+    const stored = await page().evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie }));
+    expect(stored).toEqual({ local: 0, session: 0, cookie: '' });
+    await page().reload();
+    await page().locator('#login-form').waitFor({ state: 'visible' });
+    expect(await page().locator('#app-view').isHidden()).toBe(true);
+    await shot('09-after-reload');
+  });
+
+  it('ran every step without a CSP violation, and the CSP really blocks inline code', async () => {
+    expect(browser.violations).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
+    for (const file of screenshots) expect(existsSync(file), file).toBe(true);
+    expect(screenshots).toHaveLength(9);
+
+    const response = await server.request('GET', '/admin');
+    const csp = String(response.headers['content-security-policy']);
+    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "form-action 'self'"]) {
+      expect(csp).toContain(directive);
+    }
+
+    // The detector itself works: an injected inline style is refused and reported.
+    const background = await page().evaluate(() => {
+      const style = document.createElement('style');
+      style.textContent = 'body { background: rgb(255, 0, 0) }';
+      document.head.append(style);
+      return getComputedStyle(document.body).backgroundColor;
+    });
+    expect(background).not.toBe('rgb(255, 0, 0)');
+    await expect.poll(() => browser.violations.length).toBeGreaterThan(0);
+  });
+});
