@@ -118,6 +118,16 @@ describe('the admin page in headless Chromium', () => {
     expect((await pageFingerprint()).replaceAll(':', '').toLowerCase()).toBe(firstFingerprint);
   });
 
+  it('shows the status /v1/health reports: a certificate that expires in 10 days is "expiring"', async () => {
+    const chain = await createChain({ leaf: { notAfter: new Date(Date.now() + 10 * DAY) } });
+    expect((await server.upload(chain.bundle, await server.adminToken())).status).toBe(201);
+    await page().getByRole('button', { name: 'Refresh' }).first().click();
+    await page().locator('#cert-status[data-status="expiring"]').waitFor();
+    expect(await page().locator('#cert-status').textContent()).toBe('Expiring soon');
+    expect(await page().locator('#cert-countdown').textContent()).toMatch(/^expires in (9|10) d /);
+    await shot('08-expiring');
+  });
+
   it('fits a narrow screen', async () => {
     await page().setViewportSize({ width: 360, height: 740 });
     const tooWide = await page().evaluate(() =>
@@ -127,7 +137,7 @@ describe('the admin page in headless Chromium', () => {
     );
     expect(tooWide).toEqual([]);
     expect(await page().evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
-    await shot('08-narrow-screen');
+    await shot('09-narrow-screen');
     await page().setViewportSize({ width: 1100, height: 900 });
   });
 
@@ -137,14 +147,14 @@ describe('the admin page in headless Chromium', () => {
     await page().reload();
     await page().locator('#login-form').waitFor({ state: 'visible' });
     expect(await page().locator('#app-view').isHidden()).toBe(true);
-    await shot('09-after-reload');
+    await shot('10-after-reload');
   });
 
   it('ran every step without a CSP violation, and the CSP really blocks inline code', async () => {
     expect(browser.violations).toEqual([]);
     expect(browser.pageErrors).toEqual([]);
     for (const file of screenshots) expect(existsSync(file), file).toBe(true);
-    expect(screenshots).toHaveLength(9);
+    expect(screenshots).toHaveLength(10);
 
     const response = await server.request('GET', '/admin');
     const csp = String(response.headers['content-security-policy']);
