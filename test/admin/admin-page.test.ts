@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { bearer, peerCertificate } from '../helpers/https-client.js';
-import { createChain } from '../helpers/pki.js';
+import { basic, bearer, peerCertificate } from '../helpers/https-client.js';
+import { createChain, createRoot } from '../helpers/pki.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/start-server.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const colons = (hex: string) => hex.toUpperCase().match(/.{2}/g)!.join(':');
 
-// One browser and one server for the whole file: the steps build on each other, in order.
+// Browser tests run one at a time: the two suites are in this one file (vitest runs files in parallel), and the
+// steps of each suite build on each other, in order.
 describe('the admin page in headless Chromium', () => {
   let server: TestServer;
   let browser: TestBrowser;
@@ -171,5 +172,120 @@ describe('the admin page in headless Chromium', () => {
     });
     expect(background).not.toBe('rgb(255, 0, 0)');
     await expect.poll(() => browser.violations.length).toBeGreaterThan(0);
+  });
+});
+
+const OPERATOR_PASSWORD = 'Operat0r-Passw0rd!';
+
+// Reset, webhook CA, users, audit and the non-admin view; this suite starts after the one above has closed its browser.
+describe('the admin page: reset, webhook CA, users, audit, a non-admin user', () => {
+  let server: TestServer;
+  let browser: TestBrowser;
+
+  const page = () => browser.page;
+  const logIn = async (username: string, password: string) => {
+    const login = page().locator('#login-view');
+    await login.getByLabel('User name').fill(username);
+    await login.getByLabel('Password', { exact: true }).fill(password);
+    await login.getByRole('button', { name: 'Log in' }).click();
+    await page().locator('#cert-fingerprint').waitFor();
+  };
+  const api = async (method: string, p: string) => server.request(method, p, { headers: bearer(await server.adminToken()) });
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    await server.adminToken();
+    browser = await launchBrowser('admin');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('reset: a new self-signed certificate, on the page and in a fresh handshake', async () => {
+    const before = (await peerCertificate(server.port)).fingerprint;
+    await page().goto(`https://127.0.0.1:${server.port}/admin`);
+    await logIn('admin', ADMIN_PASSWORD);
+    await page().locator('#cert-fingerprint', { hasText: colons(before) }).waitFor();
+
+    await page().getByRole('button', { name: 'Reset to a new self-signed certificate' }).click();
+    await page().locator('#cert-version', { hasText: '2' }).waitFor();
+    const after = (await peerCertificate(server.port)).fingerprint;
+    expect(after).not.toBe(before);
+    expect(await page().locator('#cert-fingerprint').textContent()).toBe(colons(after));
+    await browser.screenshot('manage-01-reset');
+  });
+
+  it('webhook CA: a refused bundle shows why; a good one is stored, shown and removed', async () => {
+    await page().locator('#webhook-ca-text').fill('not a certificate');
+    await page().getByRole('button', { name: 'Replace the webhook CA' }).click();
+    await page().locator('#webhook-ca-result.error li').first().waitFor();
+    expect((await api('GET', '/v1/certificates/webhooks/ca')).status).toBe(404);
+
+    const root = await createRoot();
+    await page().locator('#webhook-ca-text').fill(root.certPem);
+    await page().getByRole('button', { name: 'Replace the webhook CA' }).click();
+    await page().locator('#webhook-ca-current', { hasText: 'BEGIN CERTIFICATE' }).waitFor();
+    const stored = await api('GET', '/v1/certificates/webhooks/ca');
+    expect(stored.status).toBe(200);
+    expect(stored.text.trim()).toBe(root.certPem.trim());
+    await browser.screenshot('manage-02-webhook-ca');
+
+    await page().getByRole('button', { name: 'Remove the webhook CA' }).click();
+    await page().locator('#webhook-ca-current', { hasText: '(none' }).waitFor();
+    expect((await api('GET', '/v1/certificates/webhooks/ca')).status).toBe(404);
+  });
+
+  it('users: create, look up and delete; the audit log lists the changes', async () => {
+    const users = page().locator('#users');
+    for (const name of ['operator', 'temporary']) {
+      await users.getByLabel('User name (4 to 32 characters)').fill(name);
+      await users.locator('#create-password').fill(OPERATOR_PASSWORD);
+      await users.getByRole('button', { name: 'Create user' }).click();
+      await page().locator('#users-result', { hasText: `User ${name} was created.` }).waitFor();
+    }
+    await page().locator('#lookup-username').fill('operator');
+    await users.getByRole('button', { name: 'Look up' }).click();
+    await page().locator('#users-result', { hasText: 'operator: user' }).waitFor();
+
+    await page().locator('#lookup-username').fill('temporary');
+    await users.getByRole('button', { name: 'Delete user' }).click();
+    await page().locator('#users-result', { hasText: 'User temporary was deleted.' }).waitFor();
+    expect((await api('GET', '/v1/users/temporary')).status).toBe(404);
+
+    await page().getByRole('button', { name: 'Refresh' }).last().click();
+    const actions = page().locator('#audit-table tbody td:nth-child(3)');
+    await page().locator('#audit-table td', { hasText: 'user.deleted' }).waitFor();
+    const listed = await actions.allTextContents();
+    for (const action of ['certificate.reset', 'user.created', 'user.deleted']) expect(listed).toContain(action);
+    await browser.screenshot('manage-03-users-audit');
+  });
+
+  it('a non-admin user sees the certificate and history, no admin tools, and changes their own password', async () => {
+    await page().getByRole('button', { name: 'Log out' }).click();
+    await page().locator('#login-form').waitFor({ state: 'visible' });
+    await logIn('operator', OPERATOR_PASSWORD);
+    await page().locator('#history-table tbody tr').first().waitFor();
+
+    for (const id of ['#upload', '#webhook-ca', '#audit', '#reset', '#user-create-form', '#user-lookup-form']) {
+      expect(await page().locator(id).isHidden(), id).toBe(true);
+    }
+    expect(await page().locator('#history-table button').count()).toBe(0);
+
+    const next = 'Operat0r-Changed!';
+    await page().locator('#password-username').fill('operator');
+    await page().locator('#password-new').fill(next);
+    await page().getByRole('button', { name: 'Change password' }).click();
+    await page().locator('#users-result', { hasText: 'The password of operator was changed.' }).waitFor();
+    await browser.screenshot('manage-04-non-admin');
+
+    const login = await server.request('POST', '/v1/users/login', { headers: { Authorization: basic('operator', next) } });
+    expect(login.status).toBe(200);
+  });
+
+  it('had no CSP violation and no page error', () => {
+    expect(browser.violations).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
   });
 });
