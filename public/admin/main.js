@@ -22,9 +22,13 @@ const webhookCa = setUpWebhookCa({ changed });
 const audit = setUpAudit();
 setUpUsers({ changed });
 
+/** Nothing of the previous session stays on the page: results, tables, forms. */
 function leave(message) {
   certificate.stop();
   upload.clear();
+  for (const node of document.querySelectorAll('#app-view .result')) show(node, null);
+  for (const node of document.querySelectorAll('#app-view tbody, #cert-details, #webhook-ca-current')) node.replaceChildren();
+  for (const form of document.querySelectorAll('#app-view form')) form.reset();
   $('app-view').hidden = true;
   $('session').hidden = true;
   $('login-view').hidden = false;

@@ -265,6 +265,8 @@ describe('the admin page: reset, webhook CA, users, audit, a non-admin user', ()
   it('a non-admin user sees the certificate and history, no admin tools, and changes their own password', async () => {
     await page().getByRole('button', { name: 'Log out' }).click();
     await page().locator('#login-form').waitFor({ state: 'visible' });
+    expect(await page().locator('#app-view .result:not(:empty)').count()).toBe(0);
+    expect(await page().locator('#audit-table tbody tr').count()).toBe(0);
     await logIn('operator', OPERATOR_PASSWORD);
     await page().locator('#history-table tbody tr').first().waitFor();
 
