@@ -9,6 +9,7 @@ export class ApiError extends Error {
     super(entries.map((entry) => entry.details || entry.title).join('; '));
     this.status = status;
     this.entries = entries;
+    this.sessionEnded = false;
   }
 }
 
@@ -32,7 +33,11 @@ export async function call(method, path, { json, pem, headers = {}, auth = true,
     init.body = pem;
   }
   if (auth) {
-    if (!session) throw new ApiError(401, [{ title: 'Access denied', details: 'log in first' }]);
+    if (!session) {
+      const error = new ApiError(401, [{ title: 'Access denied', details: 'log in first' }]);
+      error.sessionEnded = true;
+      throw error;
+    }
     init.headers.Authorization = `Bearer ${session.token}`;
   }
   let response;
@@ -48,11 +53,15 @@ export async function call(method, path, { json, pem, headers = {}, auth = true,
   }
   if (response.ok || (allowMissing && response.status === 404 && text === '')) return { status: response.status, data, text };
   const entries = Array.isArray(data?.errors) ? data.errors : [{ title: `HTTP ${response.status}`, details: `the server answered ${response.status}` }];
+  const error = new ApiError(response.status, entries);
   if (response.status === 401 && auth) {
-    session = null;
-    sessionLost(entries);
+    error.sessionEnded = true;
+    if (session) {
+      session = null;
+      sessionLost(entries);
+    }
   }
-  throw new ApiError(response.status, entries);
+  throw error;
 }
 
 /** POST /v1/users/login; with newPassword it also changes the password (required on first login). */

@@ -1,5 +1,5 @@
 import { call } from './api.js';
-import { $, colonFingerprint, countdown, errorList, fill, formatDate, h, show } from './dom.js';
+import { $, colonFingerprint, countdown, fail, fill, formatDate, h, show } from './dom.js';
 
 const STATUS_TEXT = {
   ok: 'OK',
@@ -50,7 +50,7 @@ export function setUpCertificate({ isAdmin, changed }) {
       clearInterval(timer);
       timer = setInterval(tick, 1000);
     } catch (error) {
-      show(result, 'error', 'Could not read the certificate:', errorList(error));
+      fail(result, 'Could not read the certificate:', error);
     }
   }
 
@@ -66,7 +66,7 @@ export function setUpCertificate({ isAdmin, changed }) {
       await call('DELETE', '/v1/certificates/external', { headers: { 'If-Match': active.fingerprint_sha256 } });
       show(result, 'success', 'A new self-signed certificate is served.');
     } catch (error) {
-      show(result, 'error', 'Reset failed:', errorList(error));
+      fail(result, 'Reset failed:', error);
     }
     changed();
   });
@@ -93,7 +93,7 @@ export function setUpHistory({ isAdmin, activeFingerprint, changed }) {
       const { data } = await call('POST', '/v1/certificates/external/rollback', { json: { version }, headers });
       show(result, 'success', `Version ${version} is served again as version ${data.certificates[0].version}.`);
     } catch (error) {
-      show(result, 'error', `Rollback to version ${version} failed:`, errorList(error));
+      fail(result, `Rollback to version ${version} failed:`, error);
     }
     changed();
   }
@@ -118,7 +118,7 @@ export function setUpHistory({ isAdmin, activeFingerprint, changed }) {
         ),
       );
     } catch (error) {
-      show(result, 'error', 'Could not read the history:', errorList(error));
+      fail(result, 'Could not read the history:', error);
     }
   }
 

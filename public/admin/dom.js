@@ -46,6 +46,12 @@ export function errorList(error) {
   return h('ul', { class: 'findings' }, entries.map((entry) => h('li', { class: 'finding error' }, entry.details || entry.title)));
 }
 
+/** An API failure in a result area; none when the session ended (the login form says so instead). */
+export function fail(node, prefix, error) {
+  if (error?.sessionEnded) return;
+  show(node, 'error', prefix, errorList(error));
+}
+
 /** "ab12…" → "AB:12:…", the form openssl and browsers print. */
 export function colonFingerprint(hex) {
   return (hex ?? '').toUpperCase().match(/.{1,2}/g)?.join(':') ?? '';

@@ -1,5 +1,5 @@
 import { ApiError, login } from './api.js';
-import { $, errorList, show } from './dom.js';
+import { $, fail, show } from './dom.js';
 
 const PASSWORD_CHANGE_REQUIRED = 1024;
 
@@ -25,7 +25,7 @@ export function setUpLogin(onLoggedIn) {
         $('new-password').focus();
         return;
       }
-      show(result, 'error', 'Login failed:', errorList(error));
+      fail(result, 'Login failed:', error);
     }
   });
 
@@ -40,7 +40,7 @@ export function setUpLogin(onLoggedIn) {
     try {
       onLoggedIn(await login(pending.username, pending.password, next));
     } catch (error) {
-      show(result, 'error', 'The password was not changed:', errorList(error));
+      fail(result, 'The password was not changed:', error);
     }
   });
 

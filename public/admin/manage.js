@@ -1,5 +1,5 @@
 import { call } from './api.js';
-import { $, colonFingerprint, errorList, fill, formatDate, h, pemInput, show } from './dom.js';
+import { $, colonFingerprint, fail, fill, formatDate, h, pemInput, show } from './dom.js';
 
 /** GET/POST/DELETE /v1/certificates/webhooks/ca. */
 export function setUpWebhookCa({ changed }) {
@@ -12,7 +12,7 @@ export function setUpWebhookCa({ changed }) {
       const { status, text } = await call('GET', '/v1/certificates/webhooks/ca', { allowMissing: true });
       current.textContent = status === 404 ? '(none: outgoing calls use the system trust store)' : text;
     } catch (error) {
-      show(result, 'error', 'Could not read the webhook CA:', errorList(error));
+      fail(result, 'Could not read the webhook CA:', error);
     }
   }
 
@@ -25,7 +25,7 @@ export function setUpWebhookCa({ changed }) {
       form.reset();
       show(result, 'success', 'The webhook CA was replaced.');
     } catch (error) {
-      show(result, 'error', 'The webhook CA was not changed:', errorList(error));
+      fail(result, 'The webhook CA was not changed:', error);
     }
     changed();
   });
@@ -36,7 +36,7 @@ export function setUpWebhookCa({ changed }) {
       await call('DELETE', '/v1/certificates/webhooks/ca');
       show(result, 'success', 'The webhook CA was removed.');
     } catch (error) {
-      show(result, 'error', 'The webhook CA was not removed:', errorList(error));
+      fail(result, 'The webhook CA was not removed:', error);
     }
     changed();
   });
@@ -56,7 +56,7 @@ export function setUpUsers({ changed }) {
       event.target.reset();
       show(result, 'success', `User ${data.users[0].username} was created.`);
     } catch (error) {
-      show(result, 'error', 'The user was not created:', errorList(error));
+      fail(result, 'The user was not created:', error);
     }
     changed();
   });
@@ -69,7 +69,7 @@ export function setUpUsers({ changed }) {
       $('password-new').value = '';
       show(result, 'success', `The password of ${username} was changed.`);
     } catch (error) {
-      show(result, 'error', 'The password was not changed:', errorList(error));
+      fail(result, 'The password was not changed:', error);
     }
     changed();
   });
@@ -82,7 +82,7 @@ export function setUpUsers({ changed }) {
       const user = data.users[0];
       show(result, 'success', `${user.username}: ${user.ROLES === 'ROLE_ADMIN' ? 'admin' : 'user'}`);
     } catch (error) {
-      show(result, 'error', 'Lookup failed:', errorList(error));
+      fail(result, 'Lookup failed:', error);
     }
   });
 
@@ -94,7 +94,7 @@ export function setUpUsers({ changed }) {
       await call('DELETE', `/v1/users/${encodeURIComponent(username)}`);
       show(result, 'success', `User ${username} was deleted.`);
     } catch (error) {
-      show(result, 'error', 'The user was not deleted:', errorList(error));
+      fail(result, 'The user was not deleted:', error);
     }
     changed();
   });
@@ -117,7 +117,7 @@ export function setUpAudit() {
         h('td', { class: 'mono' }, Object.keys(entry.details).length ? JSON.stringify(entry.details) : ''),
       )));
     } catch (error) {
-      show(result, 'error', 'Could not read the audit log:', errorList(error));
+      fail(result, 'Could not read the audit log:', error);
     }
   }
 

@@ -1,5 +1,5 @@
 import { ApiError, call } from './api.js';
-import { $, colonFingerprint, errorList, formatDate, h, pemInput, show } from './dom.js';
+import { $, colonFingerprint, fail, formatDate, h, pemInput, show } from './dom.js';
 
 function findingItem(kind, finding) {
   const where = finding.block ? ` (block ${finding.block})` : '';
@@ -63,7 +63,7 @@ export function setUpUpload({ activeFingerprint, changed }) {
         commit.hidden = false;
       }
     } catch (error) {
-      show(report, 'error', 'The bundle could not be checked:', errorList(error));
+      fail(report, 'The bundle could not be checked:', error);
     }
   });
 
@@ -79,7 +79,7 @@ export function setUpUpload({ activeFingerprint, changed }) {
       show(report, 'success', 'Installed: the new certificate is served from the next TLS handshake.');
     } catch (error) {
       const raced = error instanceof ApiError && error.status === 412;
-      show(report, 'error', raced ? 'Another change was made meanwhile; refresh and check again.' : 'The upload was refused:', errorList(error));
+      fail(report, raced ? 'Another change was made meanwhile; refresh and check again.' : 'The upload was refused:', error);
     }
     changed();
   });

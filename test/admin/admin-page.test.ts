@@ -21,6 +21,13 @@ describe('the admin page in headless Chromium', () => {
   const pageFingerprint = async () => (await page().locator('#cert-fingerprint').textContent()) ?? '';
   const waitForFingerprint = (hex: string) => page().locator('#cert-fingerprint', { hasText: colons(hex) }).waitFor();
   const handshakeFingerprint = async () => (await peerCertificate(server.port)).fingerprint;
+  const logInAgain = async () => {
+    const login = page().locator('#login-view');
+    await login.getByLabel('User name').fill('admin');
+    await login.getByLabel('Password', { exact: true }).fill(ADMIN_PASSWORD);
+    await login.getByRole('button', { name: 'Log in' }).click();
+    await page().locator('#cert-fingerprint').waitFor();
+  };
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -140,6 +147,20 @@ describe('the admin page in headless Chromium', () => {
     expect(await page().evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
     await shot('09-narrow-screen');
     await page().setViewportSize({ width: 1100, height: 900 });
+  });
+
+  it('a revoked token sends the page back to the login form with a reason', async () => {
+    // Setting the admin's password from another session revokes the page's token (SPEC: other tokens are revoked).
+    const token = await server.adminToken();
+    const put = await server.request('PUT', '/v1/users/admin', { headers: { ...bearer(token), 'Content-Type': 'application/json' }, body: JSON.stringify({ password: ADMIN_PASSWORD }) });
+    expect(put.status).toBe(200);
+    await page().getByRole('button', { name: 'Refresh' }).first().click();
+    await page().locator('#login-result', { hasText: 'Your session has ended' }).waitFor();
+    expect(await page().locator('#app-view').isHidden()).toBe(true);
+    expect(await page().locator('#cert-details').textContent()).toBe('');
+    await logInAgain();
+    await page().locator('#history-table tbody tr').first().waitFor();
+    expect(await page().locator('#app-view .result.error').allTextContents()).toEqual([]);
   });
 
   it('kept the token out of storage and cookies; a reload logs out', async () => {
