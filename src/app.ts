@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
+import { adminRoutes } from './admin/admin-routes.js';
 import type { CertificateService } from './certificates/certificate-service.js';
 import type { WebhookCaService } from './certificates/webhook-ca-service.js';
 import type { AuditRepo } from './db/audit-repo.js';
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/v1/health', healthRoutes({ users, certificates, apiKey: config.apiKey }));
   app.route('/v1/metrics', metricsRoutes({ users, metrics, apiKey: config.apiKey }));
   app.route('/v1/audit', auditRoutes({ users, audit: deps.audit }));
+  app.route('/admin', adminRoutes());
 
   app.notFound((c) => json(c, envelope([{ ...errorCodes.notFound, details: `no route for ${c.req.method} ${c.req.path}` }]), 404));
 
