@@ -1,3 +1,4 @@
+import type { Hono } from 'hono';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -125,6 +126,8 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
 
 export interface Hotcert {
   services: Services;
+  /** The Hono application being served (tests walk its routes). */
+  app: Hono;
   listener: RunningServer;
   port: number;
   close(graceMs?: number): Promise<void>;
@@ -187,6 +190,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
 
   return {
     services,
+    app,
     listener,
     port: listener.port,
     async close(graceMs) {
