@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { requireAuth } from '../../http/auth.js';
 import { reply } from '../../http/respond.js';
+import { query } from '../../http/validated-input.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { UserService } from '../../users/user-service.js';
-import { query } from '../../http/validated-input.js';
 import { metricsDocs, metricsQuery } from './metrics-openapi.js';
 
 /** JSON in the WhatsApp shape by default; Prometheus text with ?format=prometheus. Admin or API key. */
