@@ -3,11 +3,10 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, type HttpsResponse } from '../helpers/https-client.js';
 import { createChain, createRoot } from '../helpers/pki.js';
-import { startTestServer, type TestServer } from '../helpers/start-server.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/start-server.js';
 
 const API_KEY = 'monitoring-key-0123456789';
 const MAX_UPLOAD_BYTES = 16_384;
-const ADMIN_PASSWORD = 'Adm1n-Passw0rd!';
 const USER_PASSWORD = 'Aud1tor-Passw0rd!';
 const DOC_ID = 'https://hotcert.invalid/openapi.json';
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
@@ -218,5 +217,26 @@ describe('OpenAPI document: /v1/openapi.json', () => {
         if (reachableErrors.length > 0) expect(statuses.some((status) => status >= 400), `${op}: no error sample`).toBe(true);
       }
     }
+  });
+
+  it('renders schema failures in the WhatsApp envelope: 1008 when absent, 1009 when wrong, one entry per problem', async () => {
+    const token = await server.adminToken();
+    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+    const empty = await server.request('POST', '/v1/users', { headers, body: '{}' });
+    expect(empty.status).toBe(400);
+    expect(empty.json.errors).toEqual([
+      { code: 1008, title: 'Required parameter is missing', details: 'username is required' },
+      { code: 1008, title: 'Required parameter is missing', details: 'password is required' },
+    ]);
+    const wrong = await server.request('POST', '/v1/users', { headers, body: JSON.stringify({ username: 'ab', password: 12345678 }) });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.errors).toEqual([
+      { code: 1009, title: 'Parameter value is not valid', details: 'username must be a string of 4 to 32 characters' },
+      { code: 1009, title: 'Parameter value is not valid', details: 'password must be a string' },
+    ]);
+    const limit = await server.request('GET', '/v1/audit?limit=1e2', { headers });
+    expect(limit.json.errors).toEqual([{ code: 1009, title: 'Parameter value is not valid', details: 'limit must be a whole number from 1 to 1000' }]);
+    // Nothing was created by the rejected requests.
+    expect((await server.request('GET', '/v1/users/ab', { headers })).status).toBe(404);
   });
 });
