@@ -6,7 +6,7 @@ import { settings } from './schema.js';
 export const TICKET_KEYS_SETTING = 'tls.ticket_keys';
 
 /** Small named values every process on the data directory shares (the `settings` table). */
-export function createSettingsRepo(db: Db, clock: () => number) {
+export function createSettingsRepo(db: Db, clock: () => number = Date.now) {
   // Read on every login attempt (the throttle's reset marker): prepared once.
   const read = db
     .select({ value: settings.value, updatedAt: settings.updatedAt })
@@ -15,7 +15,8 @@ export function createSettingsRepo(db: Db, clock: () => number) {
     .prepare();
   return {
     get(name: string): { value: Buffer; updatedAt: number } | undefined {
-      return read.get({ name });
+      const row = read.get({ name });
+      return row ? { value: Buffer.from(row.value), updatedAt: row.updatedAt } : undefined;
     },
     insertIfAbsent(name: string, value: Buffer): void {
       db.insert(settings).values({ name, value, updatedAt: clock() }).onConflictDoNothing().run();
@@ -23,6 +24,11 @@ export function createSettingsRepo(db: Db, clock: () => number) {
     set(name: string, value: Buffer): void {
       const updatedAt = clock();
       db.insert(settings).values({ name, value, updatedAt }).onConflictDoUpdate({ target: settings.name, set: { value, updatedAt } }).run();
+    },
+    /** Stores `value` unless the name is already set; returns what is stored now (the first writer wins a race). */
+    putIfAbsent(name: string, value: Buffer, now: number = clock()): Buffer {
+      db.insert(settings).values({ name, value, updatedAt: now }).onConflictDoNothing().run();
+      return this.get(name)!.value;
     },
   };
 }
