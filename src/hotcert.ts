@@ -213,6 +213,10 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
   syncTimer.unref();
   const expiryTimer = setInterval(() => certificates.checkExpiry(), options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
   expiryTimer.unref();
+  const ticketKeyTimer = setInterval(() => {
+    certificates.refreshTicketKeys().catch((error: unknown) => logger.error({ event: 'tls.ticket_keys_failed', error_name: (error as Error).name }, 'ticket key rotation failed'));
+  }, 60 * 60 * 1000);
+  ticketKeyTimer.unref();
   const purgeTimer = setInterval(() => {
     try {
       users.purgeExpiredTokens();
@@ -247,6 +251,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
     async close(graceMs) {
       clearInterval(syncTimer);
       clearInterval(expiryTimer);
+      clearInterval(ticketKeyTimer);
       clearInterval(purgeTimer);
       stopSetupWarning();
       await listener.close(graceMs);

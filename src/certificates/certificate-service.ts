@@ -408,6 +408,20 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       });
     },
 
+    /**
+     * Ticket keys also age out without a certificate change: older than a day, one process replaces
+     * them and every process takes the stored ones (called hourly). Inside the mutex, so it never
+     * undoes the keys an activation has swapped in but not yet committed.
+     */
+    async refreshTicketKeys(): Promise<void> {
+      const store = deps.ticketKeys;
+      if (!store) return;
+      await mutex.run(async () => {
+        const keys = store.rotateIfOlder(DAY_MS, clock());
+        if (keys && !keys.equals(identities.ticketKeys() ?? Buffer.alloc(0))) identities.setTicketKeys(keys);
+      });
+    },
+
     /** Picks up a change another process committed (other WORKERS, a second server, the CLI). */
     async syncFromDatabase(): Promise<boolean> {
       if (repo.generation() === appliedGeneration) return false;

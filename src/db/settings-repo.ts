@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from './open-database.js';
 import { settings } from './schema.js';
 
@@ -24,6 +24,11 @@ export function createSettingsRepo(db: Db, clock: () => number = Date.now) {
     set(name: string, value: Buffer): void {
       const updatedAt = clock();
       db.insert(settings).values({ name, value, updatedAt }).onConflictDoUpdate({ target: settings.name, set: { value, updatedAt } }).run();
+    },
+    /** Replaces the value only if nobody wrote it since `expectedUpdatedAt` (of several processes, one wins). */
+    replaceIfUnchanged(name: string, value: Buffer, expectedUpdatedAt: number | undefined, now: number = clock()): boolean {
+      if (expectedUpdatedAt === undefined) return db.insert(settings).values({ name, value, updatedAt: now }).onConflictDoNothing().run().changes === 1;
+      return db.update(settings).set({ value, updatedAt: now }).where(and(eq(settings.name, name), eq(settings.updatedAt, expectedUpdatedAt))).run().changes === 1;
     },
     /** Stores `value` unless the name is already set; returns what is stored now (the first writer wins a race). */
     putIfAbsent(name: string, value: Buffer, now: number = clock()): Buffer {

@@ -34,6 +34,17 @@ export function createTicketKeyStore(settings: SettingsRepo, masterKey: Buffer) 
       const row = settings.get(TICKET_KEYS_SETTING);
       return row && unsealed(row.value);
     },
+    /**
+     * The shared keys, first replaced with new ones when they are older than `maxAgeMs`; when
+     * several processes try at once, one replaces them and the others read its keys.
+     */
+    rotateIfOlder(maxAgeMs: number, now: number): Buffer | undefined {
+      const row = settings.get(TICKET_KEYS_SETTING);
+      const current = row && unsealed(row.value);
+      if (row && current && now - row.updatedAt < maxAgeMs) return current;
+      settings.replaceIfUnchanged(TICKET_KEYS_SETTING, this.fresh().sealed, row?.updatedAt, now);
+      return this.read();
+    },
     /** The shared keys; stores new ones when there are none yet (a database from before them). */
     readOrCreate(): Buffer {
       const stored = this.read();

@@ -137,3 +137,33 @@ describe('TLS session-ticket keys are shared by every process on one data direct
     expect((await handshake(a.port, { maxVersion: 'TLSv1.2', session: late.session })).reused).toBe(true);
   });
 });
+
+describe('TLS session-ticket keys also age out without a certificate change', () => {
+  let a: TestServer;
+  let b: TestServer;
+
+  beforeAll(async () => {
+    a = await startTestServer();
+    b = await startTestServer({ dataDir: a.dataDir });
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  it('a day later the hourly check replaces them once, and every process takes the new ones', async () => {
+    const before = await handshake(a.port, { maxVersion: 'TLSv1.2' });
+    await a.hotcert.services.certificates.refreshTicketKeys();
+    expect((await handshake(a.port, { maxVersion: 'TLSv1.2', session: before.session })).reused).toBe(true);
+
+    a.clock.advance(25 * 60 * 60 * 1000);
+    await a.hotcert.services.certificates.refreshTicketKeys();
+    const onA = await handshake(a.port, { maxVersion: 'TLSv1.2', session: before.session });
+    expect(onA.reused).toBe(false);
+    // b's clock is a day behind: it must not rotate again, only take the keys a stored.
+    await b.hotcert.services.certificates.refreshTicketKeys();
+    expect(b.hotcert.listener.server.getTicketKeys().equals(a.hotcert.listener.server.getTicketKeys())).toBe(true);
+    expect((await handshake(b.port, { maxVersion: 'TLSv1.2', session: onA.session })).reused).toBe(true);
+    expect((await handshake(b.port, { maxVersion: 'TLSv1.2', session: before.session })).reused).toBe(false);
+  });
+});
