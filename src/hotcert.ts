@@ -127,6 +127,8 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
 
 export interface Hotcert {
   services: Services;
+  /** The routes being served (tests walk app.routes). */
+  app: ReturnType<typeof createApp>;
   listener: RunningServer;
   port: number;
   close(graceMs?: number): Promise<void>;
@@ -193,6 +195,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
 
   return {
     services,
+    app,
     listener,
     port: listener.port,
     async close(graceMs) {
