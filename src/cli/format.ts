@@ -1,11 +1,12 @@
 import type { CertificateVersionView } from '../certificates/version-view.js';
 import type { DryRunReport } from '../certificates/certificate-service.js';
+import { certificateName } from '../validation/describe-certificate.js';
 
 export function formatStatus(view: CertificateVersionView, health: { status: string; reason?: string }): string {
   const lines = [
     `status:       ${health.status}${health.reason ? ` (${health.reason})` : ''}`,
     `version:      ${view.version} (source: ${view.source}, created ${view.created_at} by ${view.created_by})`,
-    `subject:      ${view.subject}`,
+    `subject:      ${view.subject || '(empty)'}`,
     `sans:         ${view.sans.join(', ') || '(none)'}`,
     `issuer:       ${view.issuer}`,
     `valid:        ${view.not_before} .. ${view.not_after}`,
@@ -22,7 +23,7 @@ export function formatReport(report: DryRunReport): string {
   const lines: string[] = [];
   if (report.valid && report.certificate) {
     const cert = report.certificate;
-    lines.push(`valid: ${cert.subject} (${cert.key_type}), valid until ${cert.not_after}, sha256 ${cert.fingerprint_sha256}`);
+    lines.push(`valid: ${certificateName(cert)} (${cert.key_type}), valid until ${cert.not_after}, sha256 ${cert.fingerprint_sha256}`);
     for (const entry of cert.chain) lines.push(`  chain: ${entry.subject}`);
   } else {
     lines.push('invalid:');

@@ -10,6 +10,7 @@ import { ApiError } from '../http/errors.js';
 import { packageVersion } from '../http/meta.js';
 import { serveMain } from '../main.js';
 import { createLogger } from '../observability/logger.js';
+import { certificateName } from '../validation/describe-certificate.js';
 import validateInThread from '../workers/validate-worker.js';
 import { formatReport, formatStatus } from './format.js';
 
@@ -34,7 +35,7 @@ interface CommonOptions {
 const out = (text: string) => process.stdout.write(text);
 const outJson = (value: unknown) => out(JSON.stringify(value, null, 2) + '\n');
 
-async function withServices<T>(dataDir: string | undefined, run: (services: Services) => Promise<T>): Promise<T> {
+async function withServices<T>(dataDir: string | undefined, run: (services: Services) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
   let config;
   try {
     config = loadConfig(process.env);
@@ -46,7 +47,7 @@ async function withServices<T>(dataDir: string | undefined, run: (services: Serv
   const logger = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'error', pino.destination(2));
   let services: Services;
   try {
-    services = openServices({ ...config, dataDir: dataDir ?? config.dataDir }, { logger, validation: 'inline', processMetrics: false });
+    services = openServices({ ...config, dataDir: dataDir ?? config.dataDir }, { logger, validation: 'inline', processMetrics: false, readOnly: options.readOnly });
   } catch (error) {
     if (error instanceof DataDirError) throw new CliFailure(error.message, EXIT.usage);
     throw error;
@@ -117,13 +118,15 @@ ${examples('hotcert serve', 'hotcert check bundle.pem --json', 'hotcert status -
         const view = certificates.active();
         const health = certificates.health();
         out(options.json ? JSON.stringify({ certificate: view, health }, null, 2) + '\n' : formatStatus(view, health));
-      });
+      }, { readOnly: true });
     });
 
   program
     .command('check')
     .description('validate a PEM bundle exactly as the upload endpoint does; nothing is stored (exit 0 valid, 1 invalid)')
     .argument('<file>', 'PEM bundle: private key, server certificate, intermediates')
+    // Accepted for symmetry with the other commands; check never opens (or creates) the data directory.
+    .addOption(dataDirOption())
     .addOption(jsonOption())
     .addHelpText(
       'after',
@@ -161,7 +164,7 @@ ${examples('hotcert serve', 'hotcert check bundle.pem --json', 'hotcert status -
         if (options.json) return outJson({ report, changed: result.changed, certificate: view });
         out(
           result.changed
-            ? `imported and activated version ${view.version} (${view.subject}, sha256 ${view.fingerprint_sha256})\n`
+            ? `imported and activated version ${view.version} (${certificateName(view)}, sha256 ${view.fingerprint_sha256})\n`
             : `this bundle is already active (version ${view.version}); nothing changed\n`,
         );
         for (const warning of report.warnings) out(`  warning [${warning.rule}]: ${warning.message}\n`);

@@ -10,12 +10,16 @@ declare module 'hono' {
   }
 }
 
+/** The client's X-Request-Id when it is a sane token, else a fresh one; shared by hotcert's routes and the proxy. */
+export function requestIdFor(incoming: string | undefined): string {
+  return incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+}
+
 /** One log line per request: id, route, status, duration, user. Never a body or an Authorization header. */
 export function requestLog({ logger, metrics }: { logger: Logger; metrics?: Metrics | undefined }): MiddlewareHandler {
   return async function requestLogMiddleware(c, next) {
     const started = performance.now();
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdFor(c.req.header('x-request-id'));
     c.set('requestId', requestId);
     c.header('X-Request-Id', requestId);
     await next();

@@ -29,6 +29,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     help: '1 when boot fell back from an unusable active certificate',
     registers: [registry],
   });
+  const certificateOutOfSync = new Gauge({
+    name: 'hotcert_certificate_out_of_sync',
+    help: '1 when this process cannot serve the version the database calls active (it keeps serving the one it has)',
+    registers: [registry],
+  });
   const swaps = new Counter({
     name: 'hotcert_certificate_swaps_total',
     help: 'Certificate swaps applied by this process, by source',
@@ -72,6 +77,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const proxyUpstreamErrors = new Counter({
+    name: 'hotcert_proxy_upstream_errors_total',
+    help: 'Proxied requests the upstream failed: unreachable (502), timeout (504), reset after the answer began',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
 
   return {
     registry,
@@ -84,6 +95,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       certificateExpired.set(info.expired ? 1 : 0);
       certificateFallback.set(info.fallback ? 1 : 0);
     },
+    outOfSync: (flag: boolean) => certificateOutOfSync.set(flag ? 1 : 0),
     swapped: (source: string) => swaps.inc({ source }),
     rejected: (rules: string[]) => {
       for (const rule of new Set(rules)) validationFailures.inc({ rule });
@@ -95,6 +107,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       httpRequests.inc({ method, route, status: String(status) });
       if (seconds !== undefined) httpDuration.observe({ method, route }, seconds);
     },
+    proxyUpstreamError: (reason: 'unreachable' | 'timeout' | 'reset') => proxyUpstreamErrors.inc({ reason }),
     /** Stops the event-loop sampler (a 10 ms unref'd timer); for tests that create many instances. */
     close: () => loopDelay.close(),
   };
