@@ -76,11 +76,12 @@ describe('hostile clients', () => {
       );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const fifth = await statuses[4]!;
-    expect(fifth).toBe(429);
-    for (const req of open.slice(0, 4)) req.end(chain.bundle.slice(10));
-    const first = await Promise.all(statuses.slice(0, 4));
-    expect(first.every((status) => status === 201)).toBe(true);
+    // Whichever reached the server last (a loaded machine may reorder handshakes) is refused; nothing else answers yet.
+    const refused = await Promise.race(statuses.map((status, index) => status.then((value) => ({ index, value }))));
+    expect(refused.value).toBe(429);
+    open.forEach((req, index) => index !== refused.index && req.end(chain.bundle.slice(10)));
+    const others = await Promise.all(statuses.filter((_, index) => index !== refused.index));
+    expect(others).toEqual([201, 201, 201, 201]);
   });
 
   it('enforces MAX_UPLOAD_BYTES while streaming a chunked body, before it has all arrived', async () => {
