@@ -8,7 +8,7 @@ import type { UserService } from '../../users/user-service.js';
 export function healthRoutes({ users, certificates, apiKey }: { users: UserService; certificates: CertificateService; apiKey?: string | undefined }) {
   const app = new Hono();
   app.get('/', requireAuth({ users, apiKey }), (c) =>
-    reply(c, { health: { webapp_status: 'ok', certificate: certificates.health() } }),
+    reply(c, { health: { webapp_status: 'ok', setup_required: users.setupRequired(), certificate: certificates.health() } }),
   );
   return app;
 }
