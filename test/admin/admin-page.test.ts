@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { basic, bearer, peerCertificate } from '../helpers/https-client.js';
 import { createChain, createRoot } from '../helpers/pki.js';
+import { runCli } from '../helpers/spawn-server.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/start-server.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -60,6 +61,7 @@ describe('the admin page in headless Chromium', () => {
 
     await waitForFingerprint(firstFingerprint);
     expect(await page().locator('#cert-status').getAttribute('data-status')).toBe('ok');
+    expect(await page().locator('#setup-warning').isHidden()).toBe(true);
     expect(await page().locator('#cert-countdown').textContent()).toMatch(/^expires in \d+ d \d\d:\d\d:\d\d$/);
     expect(await page().locator('#cert-details').textContent()).toContain('localhost');
     await page().locator('#audit-table tbody tr').first().waitFor();
@@ -155,7 +157,7 @@ describe('the admin page in headless Chromium', () => {
   it('a revoked token sends the page back to the login form with a reason', async () => {
     // Setting the admin's password from another session revokes the page's token (SPEC: other tokens are revoked).
     const token = await server.adminToken();
-    const put = await server.request('PUT', '/v1/users/admin', { headers: { ...bearer(token), 'Content-Type': 'application/json' }, body: JSON.stringify({ password: ADMIN_PASSWORD }) });
+    const put = await server.request('PUT', '/v1/users/admin', { headers: { ...bearer(token), 'Content-Type': 'application/json' }, body: JSON.stringify({ password: ADMIN_PASSWORD, current_password: ADMIN_PASSWORD }) });
     expect(put.status).toBe(200);
     await page().getByRole('button', { name: 'Refresh' }).first().click();
     await page().locator('#login-result', { hasText: 'Your session has ended' }).waitFor();
@@ -317,8 +319,16 @@ describe('the admin page: fallback, reset, webhook CA, users, audit, a non-admin
     }
     expect(await page().locator('#history-table button').count()).toBe(0);
 
+    // reset-admin-password (CLI, same data directory) puts the admin back on a must-change password: the page warns.
+    expect(await page().locator('#setup-warning').isHidden()).toBe(true);
+    const reset = runCli(['reset-admin-password', '--data-dir', dataDir]);
+    expect(reset.status, reset.stderr).toBe(0);
+    await page().getByRole('button', { name: 'Refresh' }).first().click();
+    await page().locator('#setup-warning').waitFor({ state: 'visible' });
+
     const next = 'Operat0r-Changed!';
     await page().locator('#password-username').fill('operator');
+    await page().locator('#password-current').fill(OPERATOR_PASSWORD);
     await page().locator('#password-new').fill(next);
     await page().getByRole('button', { name: 'Change password' }).click();
     await page().locator('#users-result', { hasText: 'The password of operator was changed.' }).waitFor();
