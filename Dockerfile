@@ -8,6 +8,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench ./bench
 COPY drizzle ./drizzle
+# swagger-ui-dist pulls @scarf/scarf, whose postinstall reports downloads; npm 10 ignores allowScripts.
+ENV SCARF_ANALYTICS=false
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 # Stage 2: the runtime, as a non-root user, with the data directory as a volume.

@@ -1,3 +1,4 @@
+import type { Hono } from 'hono';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -154,6 +155,8 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
 
 export interface Hotcert {
   services: Services;
+  /** The Hono application being served (tests walk its routes). */
+  app: Hono;
   listener: RunningServer;
   port: number;
   close(graceMs?: number): Promise<void>;
@@ -236,6 +239,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
 
   return {
     services,
+    app,
     listener,
     port: listener.port,
     async close(graceMs) {
