@@ -152,7 +152,14 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
 
   const app = createApp({ ...services, logger, config: { ...config, uploadsPerClient: options.uploadsPerClient } });
   const proxy = config.upstream
-    ? createReverseProxy({ upstream: config.upstream, timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxProxyBodyBytes, logger, metrics: services.metrics })
+    ? createReverseProxy({
+        upstream: config.upstream,
+        timeoutMs: config.upstreamTimeoutMs,
+        maxBodyBytes: config.maxProxyBodyBytes,
+        bodyTimeoutMs: options.requestTimeoutMs ?? 30_000,
+        logger,
+        metrics: services.metrics,
+      })
     : undefined;
   const listener = await startServer({
     fetch: app.fetch,
@@ -161,7 +168,8 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
     port: config.port,
     logger,
     headersTimeoutMs: options.headersTimeoutMs,
-    requestTimeoutMs: options.requestTimeoutMs,
+    // With a proxy, its body guards replace Node's whole-request timeout (which would cut long uploads).
+    requestTimeoutMs: proxy ? 0 : options.requestTimeoutMs,
     forward: proxy?.forward,
     upgrade: proxy?.upgrade,
   });
