@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { initialAdminPassword, InitialAdminPasswordError } from './users/initial-admin-password.js';
 
 export interface Config {
   port: number;
@@ -9,6 +11,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxUploadBytes: number;
   apiKey: string | undefined;
+  /** ADMIN_PASSWORD / ADMIN_PASSWORD_FILE: the admin's password when the admin user is first created. */
+  adminPassword: string | undefined;
   /** Where requests for paths that are not hotcert's own go (reverse proxy mode); absent: they get 404. */
   upstream: Upstream | undefined;
   upstreamTimeoutMs: number;
@@ -74,6 +78,7 @@ const envSchema = z.object({
     }
     return key;
   }),
+  MASTER_KEY_FILE: optionalString,
   WORKERS: integer('WORKERS', 1, 64, 1),
   LOG_LEVEL: optionalString.transform((value, ctx) => {
     const level = (value ?? 'info').toLowerCase();
@@ -106,22 +111,47 @@ const envSchema = z.object({
   MAX_PROXY_BODY_BYTES: integer('MAX_PROXY_BODY_BYTES', 0, Number.MAX_SAFE_INTEGER, -1),
 });
 
-/** Pure: reads the environment variables of SPEC §2 and explains the first bad one. */
+/** MASTER_KEY_FILE (the Docker secrets convention): the file holds what MASTER_KEY would; surrounding white space is ignored. */
+function readMasterKeyFile(file: string): Buffer {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(`MASTER_KEY_FILE ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== 32 || key.toString('base64') !== text) {
+    throw new ConfigError(`MASTER_KEY_FILE ${file} must hold the base64 encoding of exactly 32 bytes (openssl rand -base64 32)`);
+  }
+  return key;
+}
+
+/** Reads the environment variables of SPEC §2 (and the file MASTER_KEY_FILE names) and explains the first bad one. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('; '));
   }
   const value = parsed.data;
+  if (value.MASTER_KEY_FILE !== undefined && env.MASTER_KEY?.trim()) throw new ConfigError('set MASTER_KEY or MASTER_KEY_FILE, not both');
+  const masterKey = value.MASTER_KEY_FILE === undefined ? value.MASTER_KEY : readMasterKeyFile(value.MASTER_KEY_FILE);
+  let adminPassword: string | undefined;
+  try {
+    adminPassword = initialAdminPassword(env);
+  } catch (error) {
+    if (error instanceof InitialAdminPasswordError) throw new ConfigError(error.message);
+    throw error;
+  }
   return {
     port: value.PORT,
     host: value.HOST,
     dataDir: value.DATA_DIR,
-    masterKey: value.MASTER_KEY,
+    masterKey,
     workers: value.WORKERS,
     logLevel: value.LOG_LEVEL,
     maxUploadBytes: value.MAX_UPLOAD_BYTES,
     apiKey: value.API_KEY,
+    adminPassword,
     upstream: value.UPSTREAM,
     upstreamTimeoutMs: value.UPSTREAM_TIMEOUT_MS,
     maxProxyBodyBytes: value.MAX_PROXY_BODY_BYTES < 0 ? undefined : value.MAX_PROXY_BODY_BYTES,

@@ -24,7 +24,8 @@ export function requestLog({ logger, metrics }: { logger: Logger; metrics?: Metr
     c.header('X-Request-Id', requestId);
     await next();
     const route = routePath(c, -1);
-    metrics?.request(c.req.method, route, c.res.status);
+    const durationMs = performance.now() - started;
+    metrics?.request(c.req.method, route, c.res.status, durationMs / 1000);
     logger.info(
       {
         event: 'http.request',
@@ -32,7 +33,7 @@ export function requestLog({ logger, metrics }: { logger: Logger; metrics?: Metr
         method: c.req.method,
         route,
         status: c.res.status,
-        duration_ms: Math.round((performance.now() - started) * 100) / 100,
+        duration_ms: Math.round(durationMs * 100) / 100,
         user: c.get('user')?.username,
       },
       'request',

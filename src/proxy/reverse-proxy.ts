@@ -70,7 +70,7 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
     res.once('close', () => {
       const aborted = !res.writableFinished;
       const status = res.headersSent ? res.statusCode : 499;
-      metrics?.request(method, 'proxy', status);
+      metrics?.request(method, 'proxy', status, (performance.now() - started) / 1000);
       logger.info(
         {
           event: 'http.request',

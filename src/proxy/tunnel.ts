@@ -35,7 +35,7 @@ export function openTunnel(req: IncomingMessage, socket: Duplex, clientHead: Buf
   const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined);
   const method = req.method ?? 'GET';
   const log = (status: number) => {
-    options.metrics?.request(method, 'proxy', status);
+    options.metrics?.request(method, 'proxy', status, (performance.now() - started) / 1000);
     options.logger.info(
       { event: 'http.request', request_id: requestId, method, route: 'proxy', status, duration_ms: Math.round((performance.now() - started) * 100) / 100, upgrade: true },
       'request',
