@@ -6,6 +6,8 @@ import os from 'node:os';
 import tls from 'node:tls';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IncomingMessage } from 'node:http';
+import { upstreamRequestHeaders } from '../../src/proxy/forwarded-headers.js';
 import { isHotcertPath } from '../../src/proxy/own-paths.js';
 import { freePort } from '../helpers/spawn-server.js';
 import { request } from '../helpers/https-client.js';
@@ -69,6 +71,28 @@ describe('which paths hotcert keeps', () => {
     ['/', false], ['/app', false], ['/v1/usersx', false], ['/v1/orders', false], ['/healthzz', false], ['/v1/users/../../app', false], ['*', false],
   ])('%s → hotcert: %s', (target, own) => {
     expect(isHotcertPath(target)).toBe(own);
+  });
+});
+
+describe('headers for the upstream', () => {
+  const incoming = (rawHeaders: string[], remoteAddress: string) => {
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < rawHeaders.length; i += 2) headers[rawHeaders[i]!.toLowerCase()] = rawHeaders[i + 1]!;
+    return { rawHeaders, headers, socket: { remoteAddress } } as unknown as IncomingMessage;
+  };
+
+  it('quotes an IPv6 client in Forwarded and escapes the host', () => {
+    const out = pairs(upstreamRequestHeaders(incoming(['Host', 'a"b.example'], '::1'), { requestId: 'r1' }));
+    expect(out).toContainEqual(['forwarded', 'for="[::1]";host="a\\"b.example";proto=https']);
+    expect(out).toContainEqual(['x-forwarded-for', '::1']);
+  });
+
+  it('drops HTTP/2 pseudo-headers and takes Host from :authority', () => {
+    const out = pairs(upstreamRequestHeaders(incoming([':method', 'GET', ':path', '/x', ':authority', 'h2.example', ':scheme', 'https', 'accept', '*/*'], '127.0.0.1'), { requestId: 'r2' }));
+    expect(out.filter(([name]) => name.startsWith(':'))).toEqual([]);
+    expect(out).toContainEqual(['host', 'h2.example']);
+    expect(out).toContainEqual(['x-forwarded-host', 'h2.example']);
+    expect(out).toContainEqual(['accept', '*/*']);
   });
 });
 
