@@ -256,6 +256,8 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
       clearInterval(purgeTimer);
       stopTicketRotation();
       stopSetupWarning();
+      // Tunnels never end by themselves (a WebSocket stays open), so they close now; requests get the grace period.
+      proxy?.closeTunnels();
       await listener.close(graceMs);
       proxy?.close();
       await services.close();

@@ -31,6 +31,8 @@ export interface ReverseProxy {
   forward(req: IncomingMessage, res: ServerResponse): boolean;
   /** The server's 'upgrade' event: tunnels WebSocket and other Upgrade requests; refuses them on hotcert's paths. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes open Upgrade tunnels (at shutdown: the server cannot wait for them, they are no longer requests). */
+  closeTunnels(): void;
   /** Drops pooled upstream connections and open tunnels (after the server stopped accepting). */
   close(): void;
 }
@@ -202,6 +204,10 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
   return {
     forward,
     upgrade,
+    closeTunnels() {
+      for (const socket of tunnels) socket.destroy();
+      tunnels.clear();
+    },
     close() {
       agent.destroy();
       for (const socket of tunnels) socket.destroy();
