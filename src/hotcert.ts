@@ -187,7 +187,14 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
 
   const app = createApp({ ...services, logger, config: { ...config, uploadsPerClient: options.uploadsPerClient } });
   const proxy = config.upstream
-    ? createReverseProxy({ upstream: config.upstream, timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxProxyBodyBytes, logger, metrics: services.metrics })
+    ? createReverseProxy({
+        upstream: config.upstream,
+        timeoutMs: config.upstreamTimeoutMs,
+        maxBodyBytes: config.maxProxyBodyBytes,
+        bodyTimeoutMs: options.requestTimeoutMs ?? 30_000,
+        logger,
+        metrics: services.metrics,
+      })
     : undefined;
   const listener = await startServer({
     fetch: app.fetch,
@@ -196,7 +203,8 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
     port: config.port,
     logger,
     headersTimeoutMs: options.headersTimeoutMs,
-    requestTimeoutMs: options.requestTimeoutMs,
+    // With a proxy, its body guards replace Node's whole-request timeout (which would cut long uploads).
+    requestTimeoutMs: proxy ? 0 : options.requestTimeoutMs,
     forward: proxy?.forward,
     upgrade: proxy?.upgrade,
   });
@@ -248,6 +256,8 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
       clearInterval(purgeTimer);
       stopTicketRotation();
       stopSetupWarning();
+      // Tunnels never end by themselves (a WebSocket stays open), so they close now; requests get the grace period.
+      proxy?.closeTunnels();
       await listener.close(graceMs);
       proxy?.close();
       await services.close();

@@ -48,6 +48,8 @@ export function upstreamRequestHeaders(req: IncomingMessage, context: ForwardedC
   let forwarded: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
+    // HTTP/2 pseudo-headers (:method, :path, :authority…) have no place in an HTTP/1.1 request.
+    if (name.charCodeAt(0) === 58) continue;
     const lower = name.toLowerCase();
     if (isHopByHop(lower) || REPLACED_UPSTREAM.has(lower) || listed?.has(lower)) continue;
     if (lower === 'x-forwarded-for') {
@@ -61,7 +63,9 @@ export function upstreamRequestHeaders(req: IncomingMessage, context: ForwardedC
     out.push(name, raw[i + 1]!);
   }
   const client = req.socket.remoteAddress;
-  const host = req.headers.host;
+  const authority = req.headers[':authority'];
+  const host = req.headers.host ?? (typeof authority === 'string' ? authority : undefined);
+  if (req.headers.host === undefined && host !== undefined) out.push('Host', host);
   const element = `for=${forwardedNode(client)}${host ? `;host=${quoted(host)}` : ''};proto=https`;
   out.push('X-Forwarded-For', forwardedFor === undefined ? (client ?? 'unknown') : `${forwardedFor}, ${client ?? 'unknown'}`);
   out.push('X-Forwarded-Proto', 'https');
