@@ -14,7 +14,7 @@ import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
 import { loadMasterKey } from './secrets/master-key.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
-import { startServer, type RunningServer } from './tls/https-server.js';
+import { startServer, type ListenOptions, type RunningServer } from './tls/https-server.js';
 import { rotateTicketKeys } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
 import { createLoginThrottle } from './users/login-throttle.js';
@@ -140,61 +140,88 @@ export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
   requestTimeoutMs?: number;
 }
 
+/** Boot rules of SPEC §5 done, not yet listening: `listen` serves `fetch` (hotcert's app, or an embedding app's). */
+export interface BootedHotcert {
+  services: Services;
+  /** hotcert's own routes and middleware (createApp). */
+  app: ReturnType<typeof createApp>;
+  listen(fetch: ListenOptions['fetch'], at: { port: number; host?: string | undefined }): Promise<Hotcert>;
+}
+
 /** Boot rules of SPEC §5, then listen. */
 export async function startHotcert(config: Config, options: StartOptions): Promise<Hotcert> {
+  const booted = await bootHotcert(config, options);
+  return booted.listen(booted.app.fetch, { port: config.port, host: config.host });
+}
+
+/**
+ * Opens the services and applies the boot rules; `listen` then starts the one HTTPS listener with the
+ * identity switch, ticket-key rotation and sync timers. Shared by `startHotcert` and the library API.
+ */
+export async function bootHotcert(config: Config, options: StartOptions): Promise<BootedHotcert> {
   const { logger } = options;
   const services = openServices(config, { ...options, validation: 'pool', writeThread: true });
   const { users, certificates, webhookCa, identities } = services;
-  await users.ensureDefaultAdmin();
-  const boot = await certificates.bootstrap();
-  webhookCa.reload();
+  let boot: Awaited<ReturnType<typeof certificates.bootstrap>>;
+  try {
+    await users.ensureDefaultAdmin();
+    boot = await certificates.bootstrap();
+    webhookCa.reload();
+  } catch (error) {
+    await services.close();
+    throw error;
+  }
 
   const app = createApp({ ...services, logger, config: { ...config, uploadsPerClient: options.uploadsPerClient } });
-  const listener = await startServer({
-    fetch: app.fetch,
-    identities,
-    host: config.host,
-    port: config.port,
-    logger,
-    headersTimeoutMs: options.headersTimeoutMs,
-    requestTimeoutMs: options.requestTimeoutMs,
-  });
+  return { services, app, listen };
 
-  const stopTicketRotation = rotateTicketKeys(listener.server, services.masterKey, options.clock ?? Date.now);
-  const syncTimer = setInterval(() => {
-    certificates
-      .syncFromDatabase()
-      .then((changed) => changed && webhookCa.reload())
-      .catch((error: unknown) => logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'sync from database failed'));
-  }, options.syncIntervalMs ?? 200);
-  syncTimer.unref();
-  const expiryTimer = setInterval(() => certificates.checkExpiry(), options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
-  expiryTimer.unref();
+  async function listen(fetch: ListenOptions['fetch'], at: { port: number; host?: string | undefined }): Promise<Hotcert> {
+    const listener = await startServer({
+      fetch,
+      identities,
+      host: at.host,
+      port: at.port,
+      logger,
+      headersTimeoutMs: options.headersTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs,
+    });
 
-  const health = certificates.health();
-  logger.info(
-    {
-      event: 'listening',
+    const stopTicketRotation = rotateTicketKeys(listener.server, services.masterKey, options.clock ?? Date.now);
+    const syncTimer = setInterval(() => {
+      certificates
+        .syncFromDatabase()
+        .then((changed) => changed && webhookCa.reload())
+        .catch((error: unknown) => logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'sync from database failed'));
+    }, options.syncIntervalMs ?? 200);
+    syncTimer.unref();
+    const expiryTimer = setInterval(() => certificates.checkExpiry(), options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
+    expiryTimer.unref();
+
+    const health = certificates.health();
+    logger.info(
+      {
+        event: 'listening',
+        port: listener.port,
+        host: at.host ?? '0.0.0.0',
+        fingerprint_sha256: health.fingerprint_sha256,
+        version: health.version,
+        certificate_status: health.status,
+        ...(boot.fallbackReason ? { fallback_reason: boot.fallbackReason } : {}),
+      },
+      'hotcert listening',
+    );
+
+    return {
+      services,
+      listener,
       port: listener.port,
-      host: config.host ?? '0.0.0.0',
-      fingerprint_sha256: health.fingerprint_sha256,
-      version: health.version,
-      certificate_status: health.status,
-      ...(boot.fallbackReason ? { fallback_reason: boot.fallbackReason } : {}),
-    },
-    'hotcert listening',
-  );
-
-  return {
-    services,
-    listener,
-    port: listener.port,
-    async close(graceMs) {
-      clearInterval(syncTimer);
-      clearInterval(expiryTimer);
-      stopTicketRotation();
-      await listener.close(graceMs);
-      await services.close();
-    },
-  };
+      async close(graceMs) {
+        clearInterval(syncTimer);
+        clearInterval(expiryTimer);
+        stopTicketRotation();
+        await listener.close(graceMs);
+        await services.close();
+      },
+    };
+  }
 }
