@@ -1,7 +1,8 @@
-import https from 'node:https';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
+import { guardConnections } from './connection-guard.js';
 import type { IdentitySwitch } from './identity-switch.js';
 
 export interface ListenOptions {
@@ -16,7 +17,8 @@ export interface ListenOptions {
 }
 
 export interface RunningServer {
-  server: https.Server;
+  /** HTTP/2 via ALPN `h2`, HTTP/1.1 for clients that do not offer it (`allowHTTP1`). */
+  server: http2.Http2SecureServer;
   port: number;
   /** Stops accepting, lets in-flight requests finish (bounded), then drops what is left. */
   close(graceMs?: number): Promise<void>;
@@ -25,17 +27,18 @@ export interface RunningServer {
 /** Listening only; what to answer is createApp's job. */
 export function startServer(options: ListenOptions): Promise<RunningServer> {
   const listener = getRequestListener(options.fetch as Parameters<typeof getRequestListener>[0]);
-  const server = https.createServer(
-    {
-      ...options.identities.serverOptions(),
-      headersTimeout: options.headersTimeoutMs ?? 10_000,
-      requestTimeout: options.requestTimeoutMs ?? 30_000,
-      keepAliveTimeout: 5_000,
-      // How often Node looks for connections past those limits (default 30 s would let a slow client linger).
-      connectionsCheckingInterval: Math.min(1_000, options.headersTimeoutMs ?? 1_000),
-    },
-    listener,
-  );
+  const server = http2.createSecureServer({ ...options.identities.serverOptions(), allowHTTP1: true });
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  // With allowHTTP1, Node runs its http.Server slow-loris checks for HTTP/1.1 connections on these fields.
+  Object.assign(server, {
+    headersTimeout: options.headersTimeoutMs ?? 10_000,
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: 5_000,
+    // How often Node looks for connections past those limits (default 30 s would let a slow client linger).
+    connectionsCheckingInterval: Math.min(1_000, options.headersTimeoutMs ?? 1_000),
+  });
+  const connections = guardConnections(server, { idleMs: 5_000, requestTimeoutMs });
+  server.on('request', listener);
   options.identities.attach(server);
   server.on('tlsClientError', (error) => {
     options.logger.debug({ event: 'tls.client_error', code: (error as NodeJS.ErrnoException).code }, 'TLS handshake failed');
@@ -51,13 +54,14 @@ export function startServer(options: ListenOptions): Promise<RunningServer> {
         port,
         close: (graceMs = 10_000) =>
           new Promise<void>((done) => {
-            const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+            const timer = setTimeout(() => connections.destroyAll(), graceMs);
             timer.unref();
+            // Also closes idle HTTP/1.1 connections (allowHTTP1).
             server.close(() => {
               clearTimeout(timer);
               done();
             });
-            server.closeIdleConnections();
+            connections.drain();
           }),
       });
     });
