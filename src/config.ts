@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 export interface Config {
@@ -44,6 +45,7 @@ const envSchema = z.object({
     }
     return key;
   }),
+  MASTER_KEY_FILE: optionalString,
   WORKERS: integer('WORKERS', 1, 64, 1),
   LOG_LEVEL: optionalString.transform((value, ctx) => {
     const level = (value ?? 'info').toLowerCase();
@@ -65,18 +67,35 @@ const envSchema = z.object({
   }),
 });
 
-/** Pure: reads the environment variables of SPEC §2 and explains the first bad one. */
+/** MASTER_KEY_FILE (the Docker secrets convention): the file holds what MASTER_KEY would; surrounding white space is ignored. */
+function readMasterKeyFile(file: string): Buffer {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(`MASTER_KEY_FILE ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== 32 || key.toString('base64') !== text) {
+    throw new ConfigError(`MASTER_KEY_FILE ${file} must hold the base64 encoding of exactly 32 bytes (openssl rand -base64 32)`);
+  }
+  return key;
+}
+
+/** Reads the environment variables of SPEC §2 (and the file MASTER_KEY_FILE names) and explains the first bad one. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => issue.message).join('; '));
   }
   const value = parsed.data;
+  if (value.MASTER_KEY_FILE !== undefined && env.MASTER_KEY?.trim()) throw new ConfigError('set MASTER_KEY or MASTER_KEY_FILE, not both');
+  const masterKey = value.MASTER_KEY_FILE === undefined ? value.MASTER_KEY : readMasterKeyFile(value.MASTER_KEY_FILE);
   return {
     port: value.PORT,
     host: value.HOST,
     dataDir: value.DATA_DIR,
-    masterKey: value.MASTER_KEY,
+    masterKey,
     workers: value.WORKERS,
     logLevel: value.LOG_LEVEL,
     maxUploadBytes: value.MAX_UPLOAD_BYTES,

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
@@ -8,16 +8,18 @@ import type { Config } from './config.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { openDatabase, type Db } from './db/open-database.js';
+import { createSettingsRepo } from './db/settings-repo.js';
 import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
-import { loadMasterKey } from './secrets/master-key.js';
+import { establishMasterKey, MasterKeyError } from './secrets/master-key.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
 import { startServer, type ListenOptions, type RunningServer } from './tls/https-server.js';
 import { rotateTicketKeys } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
-import { createLoginThrottle } from './users/login-throttle.js';
+import { createLoginThrottle, type LoginThrottleOptions } from './users/login-throttle.js';
+import { resetThrottles, throttleResetMarker } from './users/throttle-reset.js';
 import { createUserService } from './users/user-service.js';
 import { createValidationPool } from './workers/validation-pool.js';
 import validateInThread, { type ValidateTask } from './workers/validate-worker.js';
@@ -50,6 +52,10 @@ export interface ServiceOptions {
   taskTimeoutMs?: number;
   maxQueue?: number;
   processMetrics?: boolean;
+  /** Read-only commands (`hotcert status`): never create the directory, the database or a key; write nothing. */
+  readOnly?: boolean;
+  /** Limits of the login throttle (tests use small ones). */
+  loginThrottle?: Partial<Omit<LoginThrottleOptions, 'clock' | 'resetMarker'>>;
 }
 
 /** Opens the data directory with a one-line error instead of a stack. */
@@ -63,16 +69,33 @@ export function prepareDataDir(dataDir: string): string {
   return resolved;
 }
 
+/** For read-only commands: the directory and its database must already exist; nothing is created. */
+export function existingDataDir(dataDir: string): string {
+  const resolved = path.resolve(dataDir);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(resolved).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDirectory) throw new DataDirError(`DATA_DIR ${resolved} does not exist (nothing was created)`);
+  if (!existsSync(path.join(resolved, 'hotcert.db'))) throw new DataDirError(`DATA_DIR ${resolved} holds no hotcert.db: the server has never run there (nothing was created)`);
+  return resolved;
+}
+
 /** Wires every service on one data directory. Used by the server and by the CLI. */
 export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, options: ServiceOptions): Services {
   const clock = options.clock ?? Date.now;
-  const dataDir = prepareDataDir(config.dataDir);
+  const dataDir = options.readOnly ? existingDataDir(config.dataDir) : prepareDataDir(config.dataDir);
   let masterKey: Buffer;
-  let db: Db;
+  let db: Db | undefined;
   try {
-    masterKey = loadMasterKey(dataDir, config.masterKey);
-    db = openDatabase(path.join(dataDir, 'hotcert.db'));
+    db = openDatabase(path.join(dataDir, 'hotcert.db'), { readOnly: options.readOnly });
+    // Before anything else is written: a key that does not match the database's check value is refused.
+    masterKey = establishMasterKey(createSettingsRepo(db, clock), dataDir, config.masterKey, clock(), options.readOnly);
   } catch (error) {
+    db?.$client.close();
+    if (error instanceof MasterKeyError) throw new DataDirError(error.message);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'ENOENT' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
       throw new DataDirError(`DATA_DIR ${dataDir} is not writable (${code})`);
@@ -95,11 +118,14 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
         return pool.validate(task);
       }
     : (task: ValidateTask) => validateInThread(task);
+  const settings = createSettingsRepo(db, clock);
   const users = createUserService({
     users: createUsersRepo(db),
     tokens: createTokensRepo(db),
     audit,
-    throttle: createLoginThrottle({ clock }),
+    throttle: createLoginThrottle({ clock, resetMarker: throttleResetMarker(settings), ...options.loginThrottle }),
+    resetThrottle: () => resetThrottles(settings),
+    logger: options.logger,
     clock,
   });
   const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics });
@@ -134,6 +160,8 @@ export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
   /** How often to look for changes made by other processes. */
   syncIntervalMs?: number;
   expiryCheckIntervalMs?: number;
+  /** How often expired login tokens are deleted (default hourly; every login also does it). */
+  tokenPurgeIntervalMs?: number;
   /** Concurrent uploads allowed from one client address (default 4). */
   uploadsPerClient?: number;
   headersTimeoutMs?: number;
@@ -196,6 +224,14 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
     syncTimer.unref();
     const expiryTimer = setInterval(() => certificates.checkExpiry(), options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
     expiryTimer.unref();
+    const purgeTimer = setInterval(() => {
+      try {
+        users.purgeExpiredTokens();
+      } catch (error) {
+        logger.warn({ event: 'tokens.purge_failed', error_name: (error as Error).name, code: (error as { code?: unknown }).code }, 'deleting expired tokens failed; retrying later');
+      }
+    }, options.tokenPurgeIntervalMs ?? 60 * 60 * 1000);
+    purgeTimer.unref();
 
     const health = certificates.health();
     logger.info(
@@ -218,6 +254,7 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
       async close(graceMs) {
         clearInterval(syncTimer);
         clearInterval(expiryTimer);
+        clearInterval(purgeTimer);
         stopTicketRotation();
         await listener.close(graceMs);
         await services.close();

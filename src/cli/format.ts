@@ -1,11 +1,12 @@
 import type { CertificateVersionView } from '../certificates/version-view.js';
+import { certificateName } from '../validation/describe-certificate.js';
 import type { ValidateOutcome } from '../workers/validate-worker.js';
 
 export function formatStatus(view: CertificateVersionView, health: { status: string; reason?: string }): string {
   const lines = [
     `status:       ${health.status}${health.reason ? ` (${health.reason})` : ''}`,
     `version:      ${view.version} (source: ${view.source}, created ${view.created_at} by ${view.created_by})`,
-    `subject:      ${view.subject}`,
+    `subject:      ${view.subject || '(empty)'}`,
     `sans:         ${view.sans.join(', ') || '(none)'}`,
     `issuer:       ${view.issuer}`,
     `valid:        ${view.not_before} .. ${view.not_after}`,
@@ -21,7 +22,7 @@ export function formatReport(outcome: ValidateOutcome): string {
   const lines: string[] = [];
   if (outcome.ok) {
     const cert = outcome.bundle.certificate;
-    lines.push(`valid: ${cert.subject} (${cert.key_type}), valid until ${cert.not_after}, sha256 ${cert.fingerprint_sha256}`);
+    lines.push(`valid: ${certificateName(cert)} (${cert.key_type}), valid until ${cert.not_after}, sha256 ${cert.fingerprint_sha256}`);
     for (const entry of outcome.bundle.chain) lines.push(`  chain: ${entry.subject}`);
   } else {
     lines.push('invalid:');

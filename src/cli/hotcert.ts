@@ -6,6 +6,7 @@ import { DataDirError, openServices, type Services } from '../hotcert.js';
 import { ApiError } from '../http/errors.js';
 import { serveMain } from '../main.js';
 import { createLogger } from '../observability/logger.js';
+import { certificateName } from '../validation/describe-certificate.js';
 import validateInThread from '../workers/validate-worker.js';
 import { formatReport, formatStatus } from './format.js';
 
@@ -32,7 +33,7 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
-async function withServices<T>(dataDir: string | undefined, run: (services: Services) => Promise<T>): Promise<T> {
+async function withServices<T>(dataDir: string | undefined, run: (services: Services) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
   let config;
   try {
     config = loadConfig(process.env);
@@ -43,7 +44,7 @@ async function withServices<T>(dataDir: string | undefined, run: (services: Serv
   const logger = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn', undefined);
   let services: Services;
   try {
-    services = openServices({ ...config, dataDir: dataDir ?? config.dataDir }, { logger, validation: 'inline', processMetrics: false });
+    services = openServices({ ...config, dataDir: dataDir ?? config.dataDir }, { logger, validation: 'inline', processMetrics: false, readOnly: options.readOnly });
   } catch (error) {
     if (error instanceof DataDirError) {
       process.stderr.write(`hotcert: ${error.message}\n`);
@@ -106,7 +107,7 @@ async function main(argv: string[]): Promise<void> {
         const view = certificates.active();
         const health = certificates.health();
         process.stdout.write(values.json ? JSON.stringify({ certificate: view, health }, null, 2) + '\n' : formatStatus(view, health));
-      }).catch(explain);
+      }, { readOnly: true }).catch(explain);
     case 'check': {
       const bytes = readBundle(file);
       const outcome = await validateInThread({ pem: new Uint8Array(bytes), now: Date.now() });
@@ -122,7 +123,7 @@ async function main(argv: string[]): Promise<void> {
         const view = result.view;
         process.stdout.write(
           result.changed
-            ? `imported and activated version ${view.version} (${view.subject}, sha256 ${view.fingerprint_sha256})\n`
+            ? `imported and activated version ${view.version} (${certificateName(view)}, sha256 ${view.fingerprint_sha256})\n`
             : `this bundle is already active (version ${view.version}); nothing changed\n`,
         );
       }).catch(explain);

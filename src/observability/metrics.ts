@@ -31,6 +31,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     help: '1 when boot fell back from an unusable active certificate',
     registers: [registry],
   });
+  const certificateOutOfSync = new Gauge({
+    name: 'hotcert_certificate_out_of_sync',
+    help: '1 when this process cannot serve the version the database calls active (it keeps serving the one it has)',
+    registers: [registry],
+  });
   const swaps = new Counter({
     name: 'hotcert_certificate_swaps_total',
     help: 'Certificate swaps applied by this process, by source',
@@ -102,6 +107,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       certificateExpired.set(info.expired ? 1 : 0);
       certificateFallback.set(info.fallback ? 1 : 0);
     },
+    outOfSync: (flag: boolean) => certificateOutOfSync.set(flag ? 1 : 0),
     swapped: (source: string) => swaps.inc({ source }),
     rejected: (rules: string[]) => {
       for (const rule of new Set(rules)) validationFailures.inc({ rule });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,28 @@ describe('the hotcert command', () => {
     expect(bad.stdout + bad.stderr).not.toContain(good.leaf.keyPem.split('\n')[1]);
     const json = runCli(['check', '--json', path.join(files, 'bad.pem')]);
     expect(JSON.parse(json.stdout).ok).toBe(false);
+  });
+
+  it('read-only commands (status, check) never create a data directory, a database or a key', () => {
+    const missing = path.join(files, 'no-such-dir');
+    const status = runCli(['status', '--data-dir', missing]);
+    expect(status.status).toBe(2);
+    expect(status.stderr.trim().split('\n')).toHaveLength(1);
+    expect(status.stderr).toContain(`${missing} does not exist`);
+    expect(existsSync(missing)).toBe(false);
+    expect(runCli(['status', '--json'], { DATA_DIR: missing }).status).toBe(2);
+    expect(existsSync(missing)).toBe(false);
+
+    const empty = path.join(files, 'empty-dir');
+    mkdirSync(empty);
+    const noDb = runCli(['status', '--data-dir', empty]);
+    expect(noDb.status).toBe(2);
+    expect(noDb.stderr.trim().split('\n')).toHaveLength(1);
+    expect(noDb.stderr).toMatch(/hotcert\.db/);
+    expect(readdirSync(empty)).toEqual([]);
+
+    expect(runCli(['check', path.join(files, 'good.pem'), '--data-dir', missing]).status).toBe(0);
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('works on a stopped server: import, status, reset-certificate', () => {
