@@ -2,7 +2,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
-import { guardConnections } from './connection-guard.js';
+import { guardConnections } from './connection-lifecycle.js';
 import type { IdentitySwitch } from './identity-switch.js';
 
 export interface ListenOptions {
