@@ -27,7 +27,9 @@ export interface RunningServer {
 /** Listening only; what to answer is createApp's job. */
 export function startServer(options: ListenOptions): Promise<RunningServer> {
   const listener = getRequestListener(options.fetch as Parameters<typeof getRequestListener>[0]);
-  const server = http2.createSecureServer({ ...options.identities.serverOptions(), allowHTTP1: true });
+  // noDelay: http.Server turns Nagle off by default, tls.Server does not; with it on, a keep-alive answer
+  // written in two pieces waits for the client's delayed ACK (measured: proxied req/s cut to a fifth).
+  const server = http2.createSecureServer({ ...options.identities.serverOptions(), allowHTTP1: true, noDelay: true });
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   // With allowHTTP1, Node runs its http.Server slow-loris checks for HTTP/1.1 connections on these fields.
   Object.assign(server, {
