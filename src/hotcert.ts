@@ -1,3 +1,4 @@
+import type { Hono } from 'hono';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -5,6 +6,7 @@ import { createApp } from './app.js';
 import { createCertificateService } from './certificates/certificate-service.js';
 import { createWebhookCaService } from './certificates/webhook-ca-service.js';
 import type { Config } from './config.js';
+import { describeFsError } from './describe-fs-error.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { openDatabase, type Db } from './db/open-database.js';
@@ -13,12 +15,14 @@ import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
+import { createReverseProxy } from './proxy/reverse-proxy.js';
 import { establishMasterKey, MasterKeyError } from './secrets/master-key.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
 import { startServer, type ListenOptions, type RunningServer } from './tls/https-server.js';
 import { rotateTicketKeys } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
 import { createLoginThrottle, type LoginThrottleOptions } from './users/login-throttle.js';
+import { startSetupWarning } from './users/setup-warning.js';
 import { resetThrottles, throttleResetMarker } from './users/throttle-reset.js';
 import { createUserService } from './users/user-service.js';
 import { createValidationPool } from './workers/validation-pool.js';
@@ -64,7 +68,7 @@ export function prepareDataDir(dataDir: string): string {
   try {
     mkdirSync(resolved, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new DataDirError(`DATA_DIR ${resolved} cannot be created: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new DataDirError(`DATA_DIR ${resolved} cannot be created: ${describeFsError(error)}`);
   }
   return resolved;
 }
@@ -98,7 +102,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     if (error instanceof MasterKeyError) throw new DataDirError(error.message);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'ENOENT' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
-      throw new DataDirError(`DATA_DIR ${dataDir} is not writable (${code})`);
+      throw new DataDirError(`DATA_DIR ${dataDir} is not writable: ${describeFsError(error)}`);
     }
     throw error;
   }
@@ -151,6 +155,8 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
 
 export interface Hotcert {
   services: Services;
+  /** The Hono application being served (tests walk its routes). */
+  app: Hono;
   listener: RunningServer;
   port: number;
   close(graceMs?: number): Promise<void>;
@@ -166,6 +172,8 @@ export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
   uploadsPerClient?: number;
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** How often to warn while the admin password is still the default (a minute). */
+  setupWarningIntervalMs?: number;
 }
 
 /** Boot rules of SPEC §5 done, not yet listening: `listen` serves `fetch` (hotcert's app, or an embedding app's). */
@@ -192,7 +200,7 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
   const { users, certificates, webhookCa, identities } = services;
   let boot: Awaited<ReturnType<typeof certificates.bootstrap>>;
   try {
-    await users.ensureDefaultAdmin();
+    await users.ensureDefaultAdmin(config.adminPassword);
     boot = await certificates.bootstrap();
     webhookCa.reload();
   } catch (error) {
@@ -204,6 +212,9 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
   return { services, app, listen };
 
   async function listen(fetch: ListenOptions['fetch'], at: { port: number; host?: string | undefined }): Promise<Hotcert> {
+    const proxy = config.upstream
+      ? createReverseProxy({ upstream: config.upstream, timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxProxyBodyBytes, logger, metrics: services.metrics })
+      : undefined;
     const listener = await startServer({
       fetch,
       identities,
@@ -212,6 +223,8 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
       logger,
       headersTimeoutMs: options.headersTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs,
+      forward: proxy?.forward,
+      upgrade: proxy?.upgrade,
     });
 
     const stopTicketRotation = rotateTicketKeys(listener.server, services.masterKey, options.clock ?? Date.now);
@@ -233,12 +246,15 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
     }, options.tokenPurgeIntervalMs ?? 60 * 60 * 1000);
     purgeTimer.unref();
 
+    const stopSetupWarning = startSetupWarning({ users, logger, intervalMs: options.setupWarningIntervalMs });
+
     const health = certificates.health();
     logger.info(
       {
         event: 'listening',
         port: listener.port,
         host: at.host ?? '0.0.0.0',
+        ...(config.upstream ? { upstream: config.upstream.label } : {}),
         fingerprint_sha256: health.fingerprint_sha256,
         version: health.version,
         certificate_status: health.status,
@@ -249,6 +265,7 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
 
     return {
       services,
+      app,
       listener,
       port: listener.port,
       async close(graceMs) {
@@ -256,7 +273,9 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
         clearInterval(expiryTimer);
         clearInterval(purgeTimer);
         stopTicketRotation();
+        stopSetupWarning();
         await listener.close(graceMs);
+        proxy?.close();
         await services.close();
       },
     };

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config.js';
 import { bootHotcert, type Hotcert } from '../hotcert.js';
-import { isHotcertPath } from '../http/own-paths.js';
 import { createLogger } from '../observability/logger.js';
+import { isHotcertPath } from '../proxy/own-paths.js';
 import type { RunningServer } from '../tls/https-server.js';
 
 /** Anything with a web-standard `fetch`: a Hono app, or a plain handler. */
@@ -22,6 +22,8 @@ export interface HotcertOptions {
   maxUploadBytes?: number;
   /** Static key accepted by GET /v1/health and /v1/metrics (12 to 128 characters). */
   apiKey?: string;
+  /** The admin's password when the admin user is first created (as ADMIN_PASSWORD); otherwise admin/secret, to be changed at first login. */
+  adminPassword?: string;
 }
 
 export interface HotcertListenOptions {
@@ -40,7 +42,8 @@ export interface HotcertServer {
 export interface HotcertInstance {
   /**
    * Starts the HTTPS listener: hotcert's own paths (/healthz, /v1/users…, /v1/certificates…, /v1/health,
-   * /v1/metrics, /v1/audit) are answered by hotcert, every other request by `app`. Once only.
+   * /v1/metrics, /v1/audit, /v1/openapi.json, /v1/docs, /admin) are answered by hotcert, every other
+   * request by `app`. Once only.
    */
   listen(app: FetchApplication, options?: HotcertListenOptions): Promise<HotcertServer>;
   /** Stops accepting, lets requests in flight finish (at most `graceMs`, default 10 s), then closes the database and threads. */
@@ -61,6 +64,7 @@ export async function createHotcert(options: HotcertOptions): Promise<HotcertIns
     LOG_LEVEL: options.logLevel,
     MAX_UPLOAD_BYTES: options.maxUploadBytes === undefined ? undefined : String(options.maxUploadBytes),
     API_KEY: options.apiKey,
+    ADMIN_PASSWORD: options.adminPassword,
   });
   const logger = options.logger ?? createLogger(config.logLevel);
   const booted = await bootHotcert(config, { logger });
@@ -72,7 +76,8 @@ export async function createHotcert(options: HotcertOptions): Promise<HotcertIns
       if (closed) throw new Error('hotcert is closed');
       if (listening) throw new Error('hotcert is already listening');
       const own = booted.app;
-      const fetch = (request: Request, env: unknown) => (isHotcertPath(request.url) ? own.fetch(request, env) : app.fetch(request, env));
+      // The same split as reverse proxy mode: your app takes the place of UPSTREAM.
+      const fetch = (request: Request, env: unknown) => (isHotcertPath(requestTarget(request.url)) ? own.fetch(request, env) : app.fetch(request, env));
       listening = booted.listen(fetch, { port: at.port ?? config.port, host: at.host });
       try {
         const running = await listening;
@@ -90,4 +95,10 @@ export async function createHotcert(options: HotcertOptions): Promise<HotcertIns
       else await booted.services.close();
     },
   };
+}
+
+/** `https://host/path?q` → `/path?q`, the request target the proxy's path rules read. */
+function requestTarget(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  return start === -1 ? '/' : url.slice(start);
 }

@@ -1,4 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -14,6 +16,10 @@ export interface ListenOptions {
   /** A client gets this long to send its headers, and the whole request (slow-loris guard). */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Reverse proxy mode: takes a request before hotcert's app (true) or leaves it (false). */
+  forward?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  /** Reverse proxy mode: the server's 'upgrade' event (without it, Upgrade requests reach the app as plain ones). */
+  upgrade?: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
 }
 
 export interface RunningServer {
@@ -26,7 +32,10 @@ export interface RunningServer {
 
 /** Listening only; what to answer is createApp's job. */
 export function startServer(options: ListenOptions): Promise<RunningServer> {
-  const listener = getRequestListener(options.fetch as Parameters<typeof getRequestListener>[0]);
+  const app = getRequestListener(options.fetch as Parameters<typeof getRequestListener>[0]);
+  const { forward } = options;
+  // HTTP/2 requests arrive as Http2ServerRequest/Response (Node's compat API); the proxy handles both kinds.
+  const listener = forward ? (req: IncomingMessage, res: ServerResponse) => forward(req, res) || void app(req, res) : app;
   // noDelay: http.Server turns Nagle off by default, tls.Server does not; with it on, a keep-alive answer
   // written in two pieces waits for the client's delayed ACK (measured: proxied req/s cut to a fifth).
   const server = http2.createSecureServer({ ...options.identities.serverOptions(), allowHTTP1: true, noDelay: true });
@@ -42,6 +51,7 @@ export function startServer(options: ListenOptions): Promise<RunningServer> {
   const connections = guardConnections(server, { idleMs: 5_000, requestTimeoutMs });
   server.on('request', listener);
   options.identities.attach(server);
+  if (options.upgrade) server.on('upgrade', options.upgrade);
   server.on('tlsClientError', (error) => {
     options.logger.debug({ event: 'tls.client_error', code: (error as NodeJS.ErrnoException).code }, 'TLS handshake failed');
   });

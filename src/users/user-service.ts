@@ -87,17 +87,29 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
       tokens.purgeExpired(clock());
     },
 
-    /** Creates admin/secret (must change password) when no admin exists yet. */
-    async ensureDefaultAdmin(): Promise<void> {
-      if (users.findByName(DEFAULT_ADMIN)) return;
+    /**
+     * Creates the admin when none exists yet: with `initialPassword` (ADMIN_PASSWORD) ready to use, else
+     * admin/secret that must be changed at the first login. Answers whether this call created it.
+     */
+    async ensureDefaultAdmin(initialPassword?: string): Promise<boolean> {
+      if (users.findByName(DEFAULT_ADMIN)) return false;
       const inserted = users.insert({
         username: DEFAULT_ADMIN,
-        passwordHash: await hashPassword(DEFAULT_ADMIN_PASSWORD),
+        passwordHash: await hashPassword(initialPassword ?? DEFAULT_ADMIN_PASSWORD),
         role: 'ROLE_ADMIN',
-        mustChangePassword: true,
+        mustChangePassword: initialPassword === undefined,
         now: clock(),
       });
-      if (inserted) audit.record({ actor: 'system', action: 'user.created', details: { username: DEFAULT_ADMIN } });
+      if (inserted) {
+        const details = { username: DEFAULT_ADMIN, password_source: initialPassword === undefined ? 'default' : 'ADMIN_PASSWORD' };
+        audit.record({ actor: 'system', action: 'user.created', details });
+      }
+      return inserted !== undefined;
+    },
+
+    /** True while the admin has not chosen a password yet (the default admin/secret, or a one-time reset password). */
+    setupRequired(): boolean {
+      return users.findByName(DEFAULT_ADMIN)?.mustChangePassword ?? true;
     },
 
     async login(credentials: { username: string; password: string }, newPassword: unknown, address: string) {
