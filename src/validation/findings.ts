@@ -21,7 +21,7 @@ export const RULE_NAMES = [
   'chain-missing-intermediate', 'chain-unrelated', 'chain-loop', 'chain-too-long', 'chain-order',
   'duplicate-certificate', 'root-dropped', 'issued-by-root', 'self-signed-leaf', 'issuer-not-ca', 'issuer-key-usage', 'path-length',
   'not-yet-valid', 'expired', 'expires-soon', 'serial-not-positive',
-  'leaf-is-ca', 'leaf-eku', 'leaf-key-usage', 'unknown-critical-extension', 'no-san',
+  'leaf-is-ca', 'leaf-eku', 'leaf-key-usage', 'unknown-critical-extension', 'no-san', 'unsupported-san',
   'weak-signature', 'canary-handshake', 'internal',
 ] as const;
 export type RuleName = (typeof RULE_NAMES)[number];

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { childElements, readElement } from './der.js';
+import { childElements, decodeOid, readElement } from './der.js';
 import { finding, type Finding } from './findings.js';
 import { ENCRYPTED_KEY_LABEL, KEY_LABELS, type PemBlock } from './pem-splitter.js';
 
@@ -99,9 +99,36 @@ function hasExplicitCurve(key: KeyObject): boolean {
   return parameters?.tag === 0x30;
 }
 
+export const KEY_FIX = 'create a new RSA (2048 to 8192 bits), EC P-256/P-384/P-521 or Ed25519 key and have the certificate issued again';
+
+/** Public key algorithms node:crypto cannot load, by OID, to name them in messages. */
+const KEY_ALGORITHM_NAMES: Record<string, string> = {
+  '1.2.643.2.2.19': 'GOST R 34.10-2001',
+  '1.2.643.7.1.1.1.1': 'GOST R 34.10-2012 (256-bit)',
+  '1.2.643.7.1.1.1.2': 'GOST R 34.10-2012 (512-bit)',
+  '1.2.156.10197.1.301': 'SM2',
+  '1.2.840.10046.2.1': 'Diffie-Hellman (X9.42)',
+  '1.2.840.113549.1.3.1': 'Diffie-Hellman (PKCS#3)',
+  '1.3.132.1.12': 'ECDH-only EC',
+};
+
+/** "GOST R 34.10-2012 (256-bit), OID 1.2.643.7.1.1.1.1" for a certificate's subjectPublicKeyInfo algorithm. */
+export function publicKeyAlgorithmName(certificateDer: Buffer): string {
+  const certificate = readElement(certificateDer, 0);
+  const tbs = certificate && readElement(certificate.content, 0);
+  const fields = tbs ? childElements(tbs.content, 7) : [];
+  const spki = fields[(fields[0]?.tag === 0xa0 ? 1 : 0) + 5];
+  const algorithm = spki && readElement(spki.content, 0);
+  const oidElement = algorithm && readElement(algorithm.content, 0);
+  const oid = oidElement?.tag === 0x06 ? decodeOid(oidElement.content, { tag: 0x06, start: 0, end: oidElement.content.length }) : undefined;
+  if (oid === undefined) return 'an unreadable algorithm';
+  const name = KEY_ALGORITHM_NAMES[oid];
+  return name ? `${name}, OID ${oid}` : `OID ${oid}`;
+}
+
 /** Rule 7 for one key (private key or a certificate's public key); `who` names it in the message. */
 export function checkKeyStrength(key: KeyObject, who: string, block?: number): { error?: Finding; warning?: Finding } {
-  const fix = 'create a new RSA (2048 to 8192 bits), EC P-256/P-384/P-521 or Ed25519 key and have the certificate issued again';
+  const fix = KEY_FIX;
   const type = key.asymmetricKeyType;
   if (type === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
@@ -121,5 +148,5 @@ export function checkKeyStrength(key: KeyObject, who: string, block?: number): {
   if (type === 'ed25519') {
     return { warning: finding('ed25519', `${who} is an Ed25519 key, which many clients (most browsers included) cannot use yet; consider an EC P-256 certificate instead`, block) };
   }
-  return { error: finding('unsupported-key', `${who} is a ${keyTypeName(key).replace(/[^A-Za-z0-9-]/g, '').slice(0, 20)} key, which is not supported; ${fix}`, block) };
+  return { error: finding('unsupported-key', `${who} is a key of type ${keyTypeName(key).replace(/[^A-Za-z0-9-]/g, '').slice(0, 20)}, which is not supported; ${fix}`, block) };
 }
