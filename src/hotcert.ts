@@ -1,23 +1,29 @@
-import { mkdirSync } from 'node:fs';
+import type { Hono } from 'hono';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import { createCertificateService } from './certificates/certificate-service.js';
 import { createWebhookCaService } from './certificates/webhook-ca-service.js';
 import type { Config } from './config.js';
+import { describeFsError } from './describe-fs-error.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { openDatabase, type Db } from './db/open-database.js';
+import { createSettingsRepo } from './db/settings-repo.js';
 import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
-import { loadMasterKey } from './secrets/master-key.js';
+import { createReverseProxy } from './proxy/reverse-proxy.js';
+import { establishMasterKey, MasterKeyError } from './secrets/master-key.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
 import { startServer, type RunningServer } from './tls/https-server.js';
 import { rotateTicketKeys } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
-import { createLoginThrottle } from './users/login-throttle.js';
+import { createLoginThrottle, type LoginThrottleOptions } from './users/login-throttle.js';
+import { startSetupWarning } from './users/setup-warning.js';
+import { resetThrottles, throttleResetMarker } from './users/throttle-reset.js';
 import { createUserService } from './users/user-service.js';
 import { createValidationPool } from './workers/validation-pool.js';
 import validateInThread, { type ValidateTask } from './workers/validate-worker.js';
@@ -50,6 +56,10 @@ export interface ServiceOptions {
   taskTimeoutMs?: number;
   maxQueue?: number;
   processMetrics?: boolean;
+  /** Read-only commands (`hotcert status`): never create the directory, the database or a key; write nothing. */
+  readOnly?: boolean;
+  /** Limits of the login throttle (tests use small ones). */
+  loginThrottle?: Partial<Omit<LoginThrottleOptions, 'clock' | 'resetMarker'>>;
 }
 
 /** Opens the data directory with a one-line error instead of a stack. */
@@ -58,24 +68,41 @@ export function prepareDataDir(dataDir: string): string {
   try {
     mkdirSync(resolved, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new DataDirError(`DATA_DIR ${resolved} cannot be created: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new DataDirError(`DATA_DIR ${resolved} cannot be created: ${describeFsError(error)}`);
   }
+  return resolved;
+}
+
+/** For read-only commands: the directory and its database must already exist; nothing is created. */
+export function existingDataDir(dataDir: string): string {
+  const resolved = path.resolve(dataDir);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(resolved).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDirectory) throw new DataDirError(`DATA_DIR ${resolved} does not exist (nothing was created)`);
+  if (!existsSync(path.join(resolved, 'hotcert.db'))) throw new DataDirError(`DATA_DIR ${resolved} holds no hotcert.db: the server has never run there (nothing was created)`);
   return resolved;
 }
 
 /** Wires every service on one data directory. Used by the server and by the CLI. */
 export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, options: ServiceOptions): Services {
   const clock = options.clock ?? Date.now;
-  const dataDir = prepareDataDir(config.dataDir);
+  const dataDir = options.readOnly ? existingDataDir(config.dataDir) : prepareDataDir(config.dataDir);
   let masterKey: Buffer;
-  let db: Db;
+  let db: Db | undefined;
   try {
-    masterKey = loadMasterKey(dataDir, config.masterKey);
-    db = openDatabase(path.join(dataDir, 'hotcert.db'));
+    db = openDatabase(path.join(dataDir, 'hotcert.db'), { readOnly: options.readOnly });
+    // Before anything else is written: a key that does not match the database's check value is refused.
+    masterKey = establishMasterKey(createSettingsRepo(db, clock), dataDir, config.masterKey, clock(), options.readOnly);
   } catch (error) {
+    db?.$client.close();
+    if (error instanceof MasterKeyError) throw new DataDirError(error.message);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'ENOENT' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
-      throw new DataDirError(`DATA_DIR ${dataDir} is not writable (${code})`);
+      throw new DataDirError(`DATA_DIR ${dataDir} is not writable: ${describeFsError(error)}`);
     }
     throw error;
   }
@@ -95,11 +122,14 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
         return pool.validate(task);
       }
     : (task: ValidateTask) => validateInThread(task);
+  const settings = createSettingsRepo(db, clock);
   const users = createUserService({
     users: createUsersRepo(db),
     tokens: createTokensRepo(db),
     audit,
-    throttle: createLoginThrottle({ clock }),
+    throttle: createLoginThrottle({ clock, resetMarker: throttleResetMarker(settings), ...options.loginThrottle }),
+    resetThrottle: () => resetThrottles(settings),
+    logger: options.logger,
     clock,
   });
   const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics });
@@ -125,6 +155,8 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
 
 export interface Hotcert {
   services: Services;
+  /** The Hono application being served (tests walk its routes). */
+  app: Hono;
   listener: RunningServer;
   port: number;
   close(graceMs?: number): Promise<void>;
@@ -134,10 +166,14 @@ export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
   /** How often to look for changes made by other processes. */
   syncIntervalMs?: number;
   expiryCheckIntervalMs?: number;
+  /** How often expired login tokens are deleted (default hourly; every login also does it). */
+  tokenPurgeIntervalMs?: number;
   /** Concurrent uploads allowed from one client address (default 4). */
   uploadsPerClient?: number;
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** How often to warn while the admin password is still the default (a minute). */
+  setupWarningIntervalMs?: number;
 }
 
 /** Boot rules of SPEC §5, then listen. */
@@ -145,11 +181,14 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
   const { logger } = options;
   const services = openServices(config, { ...options, validation: 'pool', writeThread: true });
   const { users, certificates, webhookCa, identities } = services;
-  await users.ensureDefaultAdmin();
+  await users.ensureDefaultAdmin(config.adminPassword);
   const boot = await certificates.bootstrap();
   webhookCa.reload();
 
   const app = createApp({ ...services, logger, config: { ...config, uploadsPerClient: options.uploadsPerClient } });
+  const proxy = config.upstream
+    ? createReverseProxy({ upstream: config.upstream, timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxProxyBodyBytes, logger, metrics: services.metrics })
+    : undefined;
   const listener = await startServer({
     fetch: app.fetch,
     identities,
@@ -158,6 +197,8 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
     logger,
     headersTimeoutMs: options.headersTimeoutMs,
     requestTimeoutMs: options.requestTimeoutMs,
+    forward: proxy?.forward,
+    upgrade: proxy?.upgrade,
   });
 
   const stopTicketRotation = rotateTicketKeys(listener.server, services.masterKey, options.clock ?? Date.now);
@@ -170,6 +211,16 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
   syncTimer.unref();
   const expiryTimer = setInterval(() => certificates.checkExpiry(), options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
   expiryTimer.unref();
+  const purgeTimer = setInterval(() => {
+    try {
+      users.purgeExpiredTokens();
+    } catch (error) {
+      logger.warn({ event: 'tokens.purge_failed', error_name: (error as Error).name, code: (error as { code?: unknown }).code }, 'deleting expired tokens failed; retrying later');
+    }
+  }, options.tokenPurgeIntervalMs ?? 60 * 60 * 1000);
+  purgeTimer.unref();
+
+  const stopSetupWarning = startSetupWarning({ users, logger, intervalMs: options.setupWarningIntervalMs });
 
   const health = certificates.health();
   logger.info(
@@ -177,6 +228,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
       event: 'listening',
       port: listener.port,
       host: config.host ?? '0.0.0.0',
+      ...(config.upstream ? { upstream: config.upstream.label } : {}),
       fingerprint_sha256: health.fingerprint_sha256,
       version: health.version,
       certificate_status: health.status,
@@ -187,13 +239,17 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
 
   return {
     services,
+    app,
     listener,
     port: listener.port,
     async close(graceMs) {
       clearInterval(syncTimer);
       clearInterval(expiryTimer);
+      clearInterval(purgeTimer);
       stopTicketRotation();
+      stopSetupWarning();
       await listener.close(graceMs);
+      proxy?.close();
       await services.close();
     },
   };

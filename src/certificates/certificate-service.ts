@@ -12,6 +12,7 @@ import type { Finding } from '../validation/findings.js';
 import type { NormalizedBundle } from '../validation/validate-bundle.js';
 import { PoolSaturatedError, ValidationTimeoutError } from '../workers/validation-pool.js';
 import type { ValidateOutcome, ValidateTask } from '../workers/validate-worker.js';
+import { toDryRunReport } from './dry-run-report.js';
 import { createMutex } from './mutex.js';
 import { createSelfSigned } from './self-signed.js';
 import { toVersionView, type CertificateVersionView, type StoredSummary } from './version-view.js';
@@ -41,7 +42,7 @@ export interface DryRunReport {
   certificate?: NormalizedBundle['certificate'] & { chain: NormalizedBundle['chain'] };
 }
 
-export type CertificateStatus = 'ok' | 'expiring' | 'expired' | 'fallback';
+export type CertificateStatus = 'ok' | 'expiring' | 'expired' | 'fallback' | 'out_of_sync';
 
 export interface CertificateServiceDeps {
   repo: CertificatesRepo;
@@ -104,8 +105,15 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     notAfter: number;
     fallbackReason: string | null;
   }
-  /** What health and metrics report, re-read whenever this process applies a change (its own or another's). */
+  /** What health and metrics report: the version this process serves, refreshed whenever it applies a change (its own or another's). */
   let snapshot: Snapshot | undefined;
+  /** The database names an active version this process could not apply; it keeps serving `snapshot`. */
+  let outOfSync: { version: number; reason: string } | undefined;
+
+  function setOutOfSync(value: typeof outOfSync): void {
+    outOfSync = value;
+    metrics?.outOfSync(value !== undefined);
+  }
 
   function readSnapshot(): Snapshot | undefined {
     const state = repo.state();
@@ -116,6 +124,11 @@ export function createCertificateService(deps: CertificateServiceDeps) {
   /** Refreshes the snapshot (from the database unless the caller just wrote it) and the gauges. */
   function publishMetrics(known?: Snapshot): void {
     snapshot = known ?? readSnapshot();
+    setOutOfSync(undefined);
+    publishGauges();
+  }
+
+  function publishGauges(): void {
     if (!snapshot || !metrics) return;
     metrics.setActiveCertificate({
       fingerprint: snapshot.fingerprint,
@@ -241,7 +254,17 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     }
   }
 
+  /** The row this process serves: the database's active one, unless this process could not apply that. */
+  function servedRow(): CertificateRow | undefined {
+    return (outOfSync && snapshot && repo.get(snapshot.version)) || repo.active();
+  }
+
   function activeView(): CertificateVersionView {
+    if (outOfSync && snapshot) {
+      // What this process serves, not what the database calls active (health says out_of_sync).
+      const served = repo.get(snapshot.version);
+      if (served) return toVersionView(served, served.version);
+    }
     const state = repo.state();
     const row = repo.active();
     if (!row) throw new ApiError(503, 'notReady', 'no certificate is active yet');
@@ -307,7 +330,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
 
     /** The intermediates of the active bundle as PEM, or null when it has none. */
     intermediatesPem(): string | null {
-      const row = repo.active();
+      const row = servedRow();
       const chain = row ? (JSON.parse(row.chainPem) as string[]) : [];
       return chain.length > 0 ? chain.map((pem) => pem.trimEnd() + '\n').join('') : null;
     },
@@ -317,10 +340,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       const outcome = await runValidation({ pem, now: clock() });
       const poolMs = performance.now() - received;
       if (options.dryRun) {
-        const report: DryRunReport = outcome.ok
-          ? { valid: true, errors: [], warnings: outcome.warnings, certificate: { ...outcome.bundle.certificate, chain: outcome.bundle.chain } }
-          : { valid: false, errors: outcome.errors, warnings: outcome.warnings };
-        return { report };
+        return { report: toDryRunReport(outcome) };
       }
       if (!outcome.ok) rejectWith(outcome, context, 'certificate.rejected');
       const queued = performance.now();
@@ -396,6 +416,10 @@ export function createCertificateService(deps: CertificateServiceDeps) {
             logger.info({ event: 'certificate.synced', version: row.version, fingerprint_sha256: row.fingerprint }, 'certificate activated by another process');
           } else {
             logger.error({ event: 'certificate.sync_failed', version: row.version, reason: loaded.problem }, 'certificate from another process cannot be served; keeping the current one');
+            appliedGeneration = state.generation;
+            // Health, metrics and GET keep describing what is served, and say that it is not what the database says.
+            setOutOfSync({ version: row.version, reason: `version ${row.version} is active in the database but this process cannot serve it: ${loaded.problem}` });
+            return true;
           }
         }
         appliedGeneration = state.generation;
@@ -410,6 +434,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       if (!current) return { status: 'fallback', version: null, not_after: null, fingerprint_sha256: null, reason: 'no certificate is active' };
       const notAfter = current.notAfter;
       const base = { version: current.version, not_after: new Date(notAfter).toISOString(), fingerprint_sha256: current.fingerprint };
+      if (outOfSync) return { status: 'out_of_sync', ...base, reason: `${outOfSync.reason}; still serving version ${current.version}` };
       if (current.fallbackReason) return { status: 'fallback', ...base, reason: current.fallbackReason };
       if (notAfter < clock()) return { status: 'expired', ...base };
       if (notAfter - clock() < 30 * DAY_MS) return { status: 'expiring', ...base };
@@ -418,11 +443,12 @@ export function createCertificateService(deps: CertificateServiceDeps) {
 
     /** Logs once per threshold (30, 14, 7, 1 days, expired); called at boot and by a timer. */
     checkExpiry(): void {
-      const row = repo.active();
+      const row = servedRow();
       if (!row) return;
       const daysLeft = (notAfterOf(row) - clock()) / DAY_MS;
       const threshold = daysLeft < 0 ? 0 : EXPIRY_WARNING_DAYS.filter((days) => daysLeft <= days).at(-1);
-      publishMetrics();
+      if (outOfSync) publishGauges();
+      else publishMetrics();
       if (threshold === undefined || threshold === lastExpiryWarning) return;
       lastExpiryWarning = threshold;
       const fields = { event: threshold === 0 ? 'certificate.expired' : 'certificate.expiring', version: row.version, fingerprint_sha256: row.fingerprint, days_left: Math.floor(daysLeft) };

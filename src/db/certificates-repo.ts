@@ -29,7 +29,8 @@ export class PreconditionFailedError extends Error {
 }
 
 export function createCertificatesRepo(db: Db, clock: () => number) {
-  db.insert(serviceState).values({ id: 1, generation: 0, updatedAt: clock() }).onConflictDoNothing().run();
+  // A read-only connection (hotcert status) writes nothing; the row exists once any writer opened the database.
+  if (!db.$client.readonly) db.insert(serviceState).values({ id: 1, generation: 0, updatedAt: clock() }).onConflictDoNothing().run();
 
   // state() and active() run on every health probe and every sync tick: prepared once.
   const selectState = db.select().from(serviceState).where(eq(serviceState.id, 1)).prepare();

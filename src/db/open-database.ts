@@ -20,7 +20,13 @@ export function findMigrationsFolder(from = path.dirname(fileURLToPath(import.me
   }
 }
 
-export function openDatabase(file: string): Db {
+export function openDatabase(file: string, options: { readOnly?: boolean } = {}): Db {
+  if (options.readOnly) {
+    // Read-only commands: the file must exist, and nothing (not even a migration) is written.
+    const client = new Database(file, { readonly: true, fileMustExist: true });
+    client.pragma('busy_timeout = 5000');
+    return drizzle({ client, schema }) as Db;
+  }
   const client = new Database(file);
   client.pragma('journal_mode = WAL');
   client.pragma('busy_timeout = 5000');

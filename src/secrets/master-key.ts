@@ -1,9 +1,77 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, openSync, readFileSync, writeSync, closeSync, statSync } from 'node:fs';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, openSync, readFileSync, writeSync, closeSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export class MasterKeyError extends Error {
   override name = 'MasterKeyError';
+}
+
+/** The name under which the check value lives in the `settings` table. */
+export const MASTER_KEY_CHECK_SETTING = 'master_key_check';
+
+/**
+ * What the database remembers of the master key: an HMAC of a fixed label. It tells a process whether
+ * its key is the one the stored private keys are sealed with, and reveals nothing about the key.
+ */
+export function masterKeyCheck(key: Buffer): Buffer {
+  return createHmac('sha256', key).update('hotcert master-key check v1').digest();
+}
+
+export function masterKeyMatches(key: Buffer, check: Buffer): boolean {
+  const mine = masterKeyCheck(key);
+  return check.length === mine.length && timingSafeEqual(mine, check);
+}
+
+/**
+ * The key this process uses, checked against the database's check value before anything is written:
+ * MASTER_KEY (or MASTER_KEY_FILE) wins; otherwise DATA_DIR/master.key is read, or created with mode 0600,
+ * but only for a database that has no check value yet. A database set up with a key that is not here is
+ * refused without creating anything: `hotcert import` run without the server's MASTER_KEY must not seal a
+ * version with a new key that the server cannot read.
+ */
+export function resolveMasterKey(dataDir: string, fromEnv: Buffer | undefined, storedCheck: Buffer | undefined, options: { create?: boolean } = {}): Buffer | undefined {
+  const create = options.create ?? true;
+  const file = path.join(dataDir, 'master.key');
+  let key: Buffer | undefined;
+  if (fromEnv) key = fromEnv;
+  else if (existsSync(file) || (storedCheck === undefined && create)) key = loadMasterKey(dataDir, undefined);
+  else if (create) {
+    throw new MasterKeyError(
+      `the database in ${dataDir} was set up with a master key that is not here (no MASTER_KEY, MASTER_KEY_FILE or master.key); ` +
+        'run with the same MASTER_KEY or MASTER_KEY_FILE as the server (nothing was written)',
+    );
+  }
+  if (key && storedCheck !== undefined && !masterKeyMatches(key, storedCheck)) throw mismatch(dataDir, fromEnv !== undefined);
+  return key;
+}
+
+/** Where the check value is kept (the settings table; see db/settings-repo.ts). */
+export interface CheckValueStore {
+  get(name: string): { value: Buffer } | undefined;
+  putIfAbsent(name: string, value: Buffer, now: number): Buffer;
+}
+
+/**
+ * resolveMasterKey, then records the check value if the database has none (the first process wins;
+ * a second one racing with another key is refused). Read-only: nothing is created or recorded, and
+ * without any key a random one stands in, which can decrypt nothing (read-only commands never need to).
+ */
+export function establishMasterKey(store: CheckValueStore, dataDir: string, fromEnv: Buffer | undefined, now: number, readOnly = false): Buffer {
+  const stored = store.get(MASTER_KEY_CHECK_SETTING)?.value;
+  const key = resolveMasterKey(dataDir, fromEnv, stored, { create: !readOnly });
+  if (!key) return randomBytes(32);
+  if (stored === undefined && !readOnly) {
+    const recorded = store.putIfAbsent(MASTER_KEY_CHECK_SETTING, masterKeyCheck(key), now);
+    if (!masterKeyMatches(key, recorded)) throw mismatch(dataDir, fromEnv !== undefined);
+  }
+  return key;
+}
+
+export function mismatch(dataDir: string, fromEnv: boolean): MasterKeyError {
+  return new MasterKeyError(
+    `the master key (${fromEnv ? 'MASTER_KEY or MASTER_KEY_FILE' : path.join(dataDir, 'master.key')}) is not the one the database in ${dataDir} was set up with; ` +
+      'use the same key as the server (nothing was written)',
+  );
 }
 
 /**
