@@ -45,6 +45,18 @@ describe('unsupported content is reported as unsupported, naming what', () => {
     expect(messages(result)).toContainEqual(expect.stringMatching(/^block 2 \(CN=localhost\) has a public key of a type hotcert does not support \(GOST R 34\.10-2012 \(256-bit\), OID 1\.2\.643\.7\.1\.1\.1\.1\)/));
   });
 
+  it('still calls a damaged key of a type node reads (a P-256 point off the curve) invalid, not unsupported', async () => {
+    const root = await createRoot();
+    const intermediate = await issue(root, { isCa: true });
+    const algorithm = tlv(0x30, tlv(0x06, Buffer.from('2a8648ce3d0201', 'hex')), tlv(0x06, Buffer.from('2a8648ce3d030107', 'hex')));
+    const damaged = tlv(0x30, algorithm, tlv(0x03, Buffer.from([0, 0x04]), Buffer.alloc(64, 0x01)));
+    const key = await getKey('ec256');
+    const leaf = await issue(intermediate, { key: { ...key, spki: damaged } });
+    const result = validateBundle(pemBundle(key.pkcs8Pem, leaf.certPem, intermediate.certPem));
+    expect(errorRules(result)).toContain('certificate-invalid');
+    expect(messages(result)).toContainEqual(expect.stringContaining('block 2 (CN=localhost) is not a valid X.509 certificate (its public key cannot be decoded)'));
+  });
+
   it('names DSA and Ed448 keys as unsupported', async () => {
     const root = await createRoot();
     const intermediate = await issue(root, { isCa: true });
