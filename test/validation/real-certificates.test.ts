@@ -121,6 +121,11 @@ async function opensslReads(list: Sample[]): Promise<Map<string, boolean>> {
       verdict.set(path, (verdict.get(path) ?? ok) && ok);
     }
   }
+  const unknown = list.filter((s) => !verdict.has(s.path));
+  if (unknown.length > 0) {
+    const sample = result.stderr.split('\n').slice(0, 5).join(' | ');
+    throw new Error(`openssl verify said nothing recognisable about ${unknown.length} file(s), e.g. ${unknown[0]!.name} (did its output format change? stderr starts: ${sample})`);
+  }
   // Where the batch says "unreadable", ask `openssl x509 -noout` itself (a few files, a few processes).
   const unreadable = [...verdict].filter(([, ok]) => !ok).map(([path]) => path);
   await Promise.all(unreadable.map(async (path) => {
