@@ -154,5 +154,5 @@ describe('the certificate reader agrees with node:crypto and openssl on certific
     }
     expect(disagreements).toEqual([]);
     expect(refused).toEqual(DELIBERATE);
-  });
+  }, 120_000);
 });
