@@ -8,6 +8,7 @@ import type { StorageHealth } from './db/storage-health.js';
 import { limitBody } from './http/body-limit.js';
 import { ApiError, errorCodes, type ErrorEntry } from './http/errors.js';
 import { meta } from './http/meta.js';
+import { methodNotAllowed } from './http/method-not-allowed.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { json } from './http/respond.js';
@@ -44,6 +45,10 @@ export function createApp(deps: AppDeps): Hono {
   // No body anywhere may exceed MAX_UPLOAD_BYTES, JSON ones included.
   app.use('*', limitBody(config.maxUploadBytes));
 
+  // A known path with a method it does not have: 405 + Allow (registered before the routes it reads).
+  const wrongMethod = methodNotAllowed(app);
+  app.use('*', wrongMethod.middleware);
+
   // Writes on a full, read-only or vanished data directory are refused up front with 507, not tried.
   app.use('*', async (c, next) => {
     const state = c.req.method === 'GET' || c.req.method === 'HEAD' ? 'ok' : (deps.storage?.current() ?? 'ok');
@@ -60,7 +65,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/v1/metrics', metricsRoutes({ users, metrics, apiKey: config.apiKey }));
   app.route('/v1/audit', auditRoutes({ users, audit: deps.audit }));
 
-  app.notFound((c) => json(c, envelope([{ ...errorCodes.notFound, details: `no route for ${c.req.method} ${c.req.path}` }]), 404));
+  app.notFound((c) => wrongMethod.answer(c) ?? json(c, envelope([{ ...errorCodes.notFound, details: `no route for ${c.req.method} ${c.req.path}` }]), 404));
 
   app.onError((error, c) => {
     if (error instanceof ApiError) {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { AuditRepo } from '../db/audit-repo.js';
 import type { Role, TokensRepo, UserRow, UsersRepo } from '../db/users-repo.js';
-import { ApiError, forbidden, invalid, missing, notFound, tooMany, unauthorized } from '../http/errors.js';
+import { ApiError, BASIC_CHALLENGE, forbidden, invalid, missing, notFound, tooMany, unauthorized } from '../http/errors.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { decoyHash, hashPassword, verifyPassword } from './password-hash.js';
 import { describePasswordProblems, passwordProblems } from './password-policy.js';
@@ -77,7 +77,7 @@ export function createUserService({ users, tokens, audit, throttle, clock }: Use
       const ok = await verifyPassword(credentials.password, user?.passwordHash ?? decoyHash);
       if (!user || !ok) {
         throttle.fail(credentials.username, address);
-        throw unauthorized('invalid username or password');
+        throw unauthorized('invalid username or password', BASIC_CHALLENGE);
       }
       throttle.succeed(credentials.username);
       let changed = false;
