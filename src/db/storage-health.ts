@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, openSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ApiError } from '../http/errors.js';
@@ -30,11 +30,39 @@ export function storageProblemOf(error: unknown, dataDir: string): Exclude<Stora
     return exists(path.join(dataDir, 'hotcert.db')) ? (code === 'ENOENT' ? undefined : 'read_only') : 'missing';
   }
   if (code.startsWith('SQLITE_IOERR')) {
-    // SQLite says "disk I/O error" when it cannot extend its shared-memory file on a full file system.
+    // SQLite says "disk I/O error" when it cannot extend its shared-memory file on a full file system,
+    // or when the kernel turned the file system read-only under open files (ext4 errors=remount-ro).
     if (!exists(path.join(dataDir, 'hotcert.db'))) return 'missing';
+    if (!canCreateIn(dataDir)) return 'read_only';
     return noFreeBlock(dataDir) ? 'full' : undefined;
   }
   return undefined;
+}
+
+/** False on a read-only file system (EROFS, even for root) or a directory this user may not write. */
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a file can be created: ext4's emergency read-only state (after errors=remount-ro) refuses
+ * writes with EROFS while access(W_OK) still says yes. Used only to classify a failed write.
+ */
+function canCreateIn(dir: string): boolean {
+  const file = path.join(dir, '.storage-probe');
+  try {
+    closeSync(openSync(file, 'w', 0o600));
+    unlinkSync(file);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    return !(code === 'EROFS' || READ_ONLY.has(code));
+  }
 }
 
 function noFreeBlock(dir: string): boolean {
@@ -65,7 +93,7 @@ const LOG_EVERY_MS = 60_000;
 /**
  * The state of the data directory's storage, for /v1/health, the metrics and 507 answers. A failed
  * write sets it; while it is not ok, each look re-checks the directory (a 64 KiB probe write), so
- * the server recovers by itself once space is freed (64 KiB or more). Between failures a look costs one statfs.
+ * the server recovers by itself once space is freed (64 KiB or more). Between failures a look costs a stat, an access and a statfs.
  */
 export function createStorageHealth(options: { dataDir: string; logger: Logger; clock?: () => number; onChange?: (state: StorageState) => void }) {
   const { dataDir, logger } = options;
@@ -85,9 +113,10 @@ export function createStorageHealth(options: { dataDir: string; logger: Logger; 
     }
   }
 
-  /** Looks at the directory itself: gone, no free block, or a probe write refused. */
+  /** Looks at the directory itself: gone, not writable, no free block, or a probe write refused. */
   function look(probe: boolean): StorageState {
     if (!exists(path.join(dataDir, 'hotcert.db'))) return 'missing';
+    if (!writable(dataDir)) return 'read_only';
     try {
       if (statfsSync(dataDir).bavail === 0) return 'full';
     } catch {

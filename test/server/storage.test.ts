@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -182,6 +182,68 @@ describe('a vanished data directory', () => {
       expect(server.logs.filter((line) => line.includes('"event":"storage.unavailable"'))).toHaveLength(1);
     } finally {
       await server.close();
+    }
+  });
+});
+
+/**
+ * A file system the kernel turns read-only under the running server, as ext4 does on an I/O error with
+ * errors=remount-ro (the usual way a data directory becomes read-only in production; a plain
+ * `mount -o remount,ro` is refused while files are open for writing). Needs root, e2fsprogs and loop devices.
+ */
+describe('a data directory whose file system turns read-only under the server (ext4 errors=remount-ro)', () => {
+  let image: string;
+  let dir: string;
+  beforeAll(() => {
+    const work = mkdtempSync(path.join(os.tmpdir(), 'hotcert-ro-'));
+    image = path.join(work, 'fs.img');
+    dir = path.join(work, 'data');
+    try {
+      execFileSync('truncate', ['-s', '16M', image]);
+      execFileSync('mkfs.ext4', ['-q', '-F', image], { stdio: 'pipe' });
+      mkdirSync(dir);
+      execFileSync('mount', ['-o', 'loop,errors=remount-ro', image, dir], { stdio: 'pipe' });
+    } catch (error) {
+      throw new Error(`this test needs root, mkfs.ext4 (Debian package e2fsprogs) and loop devices: ${(error as Error).message}`);
+    }
+  });
+  afterAll(() => {
+    try {
+      execFileSync('umount', ['-l', dir]);
+    } finally {
+      rmSync(path.dirname(image), { recursive: true, force: true });
+    }
+  });
+
+  it('answers 507 naming the directory, shows read_only in health and metrics, and keeps serving', async () => {
+    const [first, second] = await Promise.all([createChain(), createChain()]);
+    const server = await spawnServer({ DATA_DIR: dir });
+    try {
+      const changed = await request(server.port, 'POST', '/v1/users/login', {
+        headers: { Authorization: basic('admin', 'secret'), 'Content-Type': 'application/json' },
+        body: JSON.stringify({ new_password: ADMIN_PASSWORD }),
+      });
+      const token = changed.json.users[0].token as string;
+      const upload = (chain: TestChain) =>
+        request(server.port, 'POST', '/v1/certificates/external', { headers: { ...bearer(token), 'Content-Type': 'text/plain' }, body: chain.bundle });
+      expect((await upload(first)).status).toBe(201);
+
+      const device = path.basename(execFileSync('findmnt', ['-n', '-o', 'SOURCE', dir], { encoding: 'utf8' }).trim());
+      writeFileSync(`/sys/fs/ext4/${device}/trigger_fs_error`, '1');
+
+      const refused = await upload(second);
+      expect(refused.status).toBe(507);
+      expect(refused.json.errors[0].details).toContain(dir);
+      expect(refused.json.errors[0].details).toMatch(/read-only/);
+      expect((await request(server.port, 'POST', '/v1/users/login', { headers: { Authorization: basic('admin', ADMIN_PASSWORD) } })).status).toBe(507);
+      const health = (await request(server.port, 'GET', '/v1/health', { headers: bearer(token) })).json.health;
+      expect(health).toMatchObject({ webapp_status: 'degraded', storage: 'read_only', certificate: { status: 'ok', fingerprint_sha256: fp(first) } });
+      expect((await peerCertificate(server.port)).fingerprint).toBe(fp(first));
+      const metrics = await request(server.port, 'GET', '/v1/metrics?format=prometheus', { headers: bearer(token) });
+      expect(metrics.text).toMatch(/^hotcert_storage_problem\{problem="read_only"\} 1$/m);
+      expect(server.logs.filter((entry) => entry.event === 'storage.unavailable')).toHaveLength(1);
+    } finally {
+      await server.stop('SIGKILL');
     }
   });
 });
