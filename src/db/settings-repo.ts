@@ -6,6 +6,8 @@ import { settings } from './schema.js';
 export function createSettingsRepo(db: Db) {
   return {
     get(name: string): Buffer | undefined {
+      // A read-only command on a database from before the settings table (never migrated, as it only reads).
+      if (db.$client.readonly && !db.$client.prepare("select 1 from sqlite_master where type = 'table' and name = 'settings'").get()) return undefined;
       const row = db.select({ value: settings.value }).from(settings).where(eq(settings.name, name)).get();
       return row ? Buffer.from(row.value) : undefined;
     },
