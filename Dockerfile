@@ -8,6 +8,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench ./bench
 COPY drizzle ./drizzle
+# swagger-ui-dist pulls @scarf/scarf, whose postinstall reports downloads; npm 10 ignores allowScripts.
+ENV SCARF_ANALYTICS=false
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 # Stage 2: the runtime, as a non-root user, with the data directory as a volume.
@@ -18,6 +20,8 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/drizzle ./drizzle
+# The admin page's static files, served as written (tsc does not copy them into dist/).
+COPY public ./public
 COPY --from=build /app/package.json ./package.json
 RUN mkdir -p /data && chown node:node /data
 USER node

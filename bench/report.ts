@@ -45,7 +45,7 @@ export function printReport(r: Results): void {
   );
   const e = r.eventLoop;
   out.push(
-    table('event-loop delay (server gauge, beyond the 10 ms sampling interval)', [
+    table('event-loop delay (server histogram, beyond the 10 ms sampling interval; bucket upper bounds)', [
       ['idle, 1 s window', `p99 ${e.idleP99Ms} ms  max ${e.idleMaxMs} ms`],
       [`${e.uploads} uploads, ${e.inFlight} in flight`, `p99 ${e.busyP99Ms} ms  max ${e.busyMaxMs} ms  (${e.seconds} s; statuses ${JSON.stringify(e.statuses)}; ${e.clientAddresses} loopback client addresses)`],
     ]),

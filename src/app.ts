@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
+import { adminRoutes } from './admin/admin-routes.js';
 import type { CertificateService } from './certificates/certificate-service.js';
 import type { WebhookCaService } from './certificates/webhook-ca-service.js';
 import type { AuditRepo } from './db/audit-repo.js';
@@ -13,8 +14,10 @@ import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { json } from './http/respond.js';
 import type { Metrics } from './observability/metrics.js';
+import { apiReferenceRoutes } from './routes/api-reference/api-reference-routes.js';
 import { auditRoutes } from './routes/audit/audit-routes.js';
 import { certificatesRoutes } from './routes/certificates/certificates-routes.js';
+import { healthDocs } from './routes/health/health-openapi.js';
 import { healthRoutes } from './routes/health/health-routes.js';
 import { metricsRoutes } from './routes/metrics/metrics-routes.js';
 import { usersRoutes } from './routes/users/users-routes.js';
@@ -56,7 +59,7 @@ export function createApp(deps: AppDeps): Hono {
     return next();
   });
 
-  app.get('/healthz', (c) => json(c, { status: 'ok' }));
+  app.get('/healthz', healthDocs.healthz, (c) => json(c, { status: 'ok' }));
 
   app.route('/v1/users', usersRoutes({ users }));
   app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, uploadsPerClient: config.uploadsPerClient }));
@@ -64,6 +67,8 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/v1/health', healthRoutes({ users, certificates, apiKey: config.apiKey, storage: deps.storage }));
   app.route('/v1/metrics', metricsRoutes({ users, metrics, apiKey: config.apiKey }));
   app.route('/v1/audit', auditRoutes({ users, audit: deps.audit }));
+  app.route('/admin', adminRoutes());
+  app.route('/v1', apiReferenceRoutes({ app, maxUploadBytes: config.maxUploadBytes }));
 
   app.notFound((c) => wrongMethod.answer(c) ?? json(c, envelope([{ ...errorCodes.notFound, details: `no route for ${c.req.method} ${c.req.path}` }]), 404));
 

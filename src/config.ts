@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { initialAdminPassword, InitialAdminPasswordError } from './users/initial-admin-password.js';
 
 export interface Config {
   port: number;
@@ -10,6 +11,38 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxUploadBytes: number;
   apiKey: string | undefined;
+  /** ADMIN_PASSWORD / ADMIN_PASSWORD_FILE: the admin's password when the admin user is first created. */
+  adminPassword: string | undefined;
+  /** Where requests for paths that are not hotcert's own go (reverse proxy mode); absent: they get 404. */
+  upstream: Upstream | undefined;
+  upstreamTimeoutMs: number;
+  /** Largest request body forwarded to the upstream; undefined means no limit. */
+  maxProxyBodyBytes: number | undefined;
+}
+
+/** A plain-HTTP upstream on a host and port, or on a unix socket. */
+export type Upstream = { kind: 'tcp'; host: string; port: number; label: string } | { kind: 'unix'; socketPath: string; label: string };
+
+/** `http://host[:port][/]` or `unix:/absolute/path.sock`; anything else is refused with the reason. */
+function parseUpstream(value: string): Upstream | string {
+  if (value.startsWith('unix:')) {
+    const socketPath = value.slice('unix:'.length);
+    if (!socketPath.startsWith('/')) return `UPSTREAM unix: needs an absolute socket path (unix:/run/app.sock), got "${value}"`;
+    return { kind: 'unix', socketPath, label: value };
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `UPSTREAM must be a URL like http://127.0.0.1:8080 or unix:/path.sock, got "${value}"`;
+  }
+  if (url.protocol !== 'http:') return `UPSTREAM scheme ${url.protocol} is not supported; use http://host:port or unix:/path.sock`;
+  if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
+    return `UPSTREAM must be only http://host:port, without credentials, path, query or fragment, got "${value}"`;
+  }
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? 80 : Number(url.port);
+  return { kind: 'tcp', host, port, label: `http://${url.host}` };
 }
 
 export class ConfigError extends Error {
@@ -65,6 +98,17 @@ const envSchema = z.object({
     }
     return value;
   }),
+  UPSTREAM: optionalString.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const upstream = parseUpstream(value);
+    if (typeof upstream === 'string') {
+      ctx.addIssue({ code: 'custom', message: upstream });
+      return z.NEVER;
+    }
+    return upstream;
+  }),
+  UPSTREAM_TIMEOUT_MS: integer('UPSTREAM_TIMEOUT_MS', 1, 24 * 60 * 60 * 1000, 60_000),
+  MAX_PROXY_BODY_BYTES: integer('MAX_PROXY_BODY_BYTES', 0, Number.MAX_SAFE_INTEGER, -1),
 });
 
 /** MASTER_KEY_FILE (the Docker secrets convention): the file holds what MASTER_KEY would; surrounding white space is ignored. */
@@ -91,6 +135,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const value = parsed.data;
   if (value.MASTER_KEY_FILE !== undefined && env.MASTER_KEY?.trim()) throw new ConfigError('set MASTER_KEY or MASTER_KEY_FILE, not both');
   const masterKey = value.MASTER_KEY_FILE === undefined ? value.MASTER_KEY : readMasterKeyFile(value.MASTER_KEY_FILE);
+  let adminPassword: string | undefined;
+  try {
+    adminPassword = initialAdminPassword(env);
+  } catch (error) {
+    if (error instanceof InitialAdminPasswordError) throw new ConfigError(error.message);
+    throw error;
+  }
   return {
     port: value.PORT,
     host: value.HOST,
@@ -100,5 +151,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: value.LOG_LEVEL,
     maxUploadBytes: value.MAX_UPLOAD_BYTES,
     apiKey: value.API_KEY,
+    adminPassword,
+    upstream: value.UPSTREAM,
+    upstreamTimeoutMs: value.UPSTREAM_TIMEOUT_MS,
+    maxProxyBodyBytes: value.MAX_PROXY_BODY_BYTES < 0 ? undefined : value.MAX_PROXY_BODY_BYTES,
   };
 }

@@ -1,3 +1,4 @@
+import type { Hono } from 'hono';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -5,21 +6,25 @@ import { createApp } from './app.js';
 import { createCertificateService } from './certificates/certificate-service.js';
 import { createWebhookCaService } from './certificates/webhook-ca-service.js';
 import type { Config } from './config.js';
+import { describeFsError } from './describe-fs-error.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { openDatabase, type Db } from './db/open-database.js';
+import { createSettingsRepo } from './db/settings-repo.js';
 import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
+import { createReverseProxy } from './proxy/reverse-proxy.js';
 import { establishMasterKey, MasterKeyError } from './secrets/master-key.js';
-import { createSettingsRepo } from './db/settings-repo.js';
 import { createStorageHealth, DESCRIPTIONS, storageProblemOf } from './db/storage-health.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
 import { startServer, type RunningServer } from './tls/https-server.js';
 import { rotateTicketKeys } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
-import { createLoginThrottle } from './users/login-throttle.js';
+import { createLoginThrottle, type LoginThrottleOptions } from './users/login-throttle.js';
+import { startSetupWarning } from './users/setup-warning.js';
+import { resetThrottles, throttleResetMarker } from './users/throttle-reset.js';
 import { createUserService } from './users/user-service.js';
 import { createValidationPool } from './workers/validation-pool.js';
 import validateInThread, { type ValidateTask } from './workers/validate-worker.js';
@@ -55,6 +60,8 @@ export interface ServiceOptions {
   processMetrics?: boolean;
   /** Read-only commands (`hotcert status`): never create the directory, the database or a key; write nothing. */
   readOnly?: boolean;
+  /** Limits of the login throttle (tests use small ones). */
+  loginThrottle?: Partial<Omit<LoginThrottleOptions, 'clock' | 'resetMarker'>>;
 }
 
 /** Opens the data directory with a one-line error instead of a stack. */
@@ -63,7 +70,7 @@ export function prepareDataDir(dataDir: string): string {
   try {
     mkdirSync(resolved, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new DataDirError(`DATA_DIR ${resolved} cannot be created: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new DataDirError(`DATA_DIR ${resolved} cannot be created: ${describeFsError(error)}`);
   }
   return resolved;
 }
@@ -91,7 +98,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
   try {
     db = openDatabase(path.join(dataDir, 'hotcert.db'), { readOnly: options.readOnly });
     // Before anything else is written: a key that does not match the database's check value is refused.
-    masterKey = establishMasterKey(createSettingsRepo(db), dataDir, config.masterKey, clock(), options.readOnly);
+    masterKey = establishMasterKey(createSettingsRepo(db, clock), dataDir, config.masterKey, clock(), options.readOnly);
   } catch (error) {
     db?.$client.close();
     if (error instanceof MasterKeyError) throw new DataDirError(error.message);
@@ -99,7 +106,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     if (problem === 'full') throw new DataDirError(`DATA_DIR ${dataDir} ${DESCRIPTIONS.full}: the database cannot be opened; free some space`);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'ENOENT' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
-      throw new DataDirError(`DATA_DIR ${dataDir} is not writable (${code})`);
+      throw new DataDirError(`DATA_DIR ${dataDir} is not writable: ${describeFsError(error)}`);
     }
     throw error;
   }
@@ -120,11 +127,14 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
         return pool.validate(task);
       }
     : (task: ValidateTask) => validateInThread(task);
+  const settings = createSettingsRepo(db, clock);
   const users = createUserService({
     users: createUsersRepo(db),
     tokens: createTokensRepo(db),
     audit,
-    throttle: createLoginThrottle({ clock }),
+    throttle: createLoginThrottle({ clock, resetMarker: throttleResetMarker(settings), ...options.loginThrottle }),
+    resetThrottle: () => resetThrottles(settings),
+    logger: options.logger,
     clock,
   });
   const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics });
@@ -151,6 +161,8 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
 
 export interface Hotcert {
   services: Services;
+  /** The Hono application being served (tests walk its routes). */
+  app: Hono;
   listener: RunningServer;
   port: number;
   close(graceMs?: number): Promise<void>;
@@ -166,6 +178,8 @@ export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
   uploadsPerClient?: number;
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** How often to warn while the admin password is still the default (a minute). */
+  setupWarningIntervalMs?: number;
 }
 
 /** Boot rules of SPEC §5, then listen. */
@@ -173,11 +187,14 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
   const { logger } = options;
   const services = openServices(config, { ...options, validation: 'pool', writeThread: true });
   const { users, certificates, webhookCa, identities } = services;
-  await users.ensureDefaultAdmin();
+  await users.ensureDefaultAdmin(config.adminPassword);
   const boot = await certificates.bootstrap();
   webhookCa.reload();
 
   const app = createApp({ ...services, logger, config: { ...config, uploadsPerClient: options.uploadsPerClient } });
+  const proxy = config.upstream
+    ? createReverseProxy({ upstream: config.upstream, timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxProxyBodyBytes, logger, metrics: services.metrics })
+    : undefined;
   const listener = await startServer({
     fetch: app.fetch,
     identities,
@@ -186,6 +203,8 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
     logger,
     headersTimeoutMs: options.headersTimeoutMs,
     requestTimeoutMs: options.requestTimeoutMs,
+    forward: proxy?.forward,
+    upgrade: proxy?.upgrade,
   });
 
   const stopTicketRotation = rotateTicketKeys(listener.server, services.masterKey, options.clock ?? Date.now);
@@ -207,12 +226,15 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
   }, options.tokenPurgeIntervalMs ?? 60 * 60 * 1000);
   purgeTimer.unref();
 
+  const stopSetupWarning = startSetupWarning({ users, logger, intervalMs: options.setupWarningIntervalMs });
+
   const health = certificates.health();
   logger.info(
     {
       event: 'listening',
       port: listener.port,
       host: config.host ?? '0.0.0.0',
+      ...(config.upstream ? { upstream: config.upstream.label } : {}),
       fingerprint_sha256: health.fingerprint_sha256,
       version: health.version,
       certificate_status: health.status,
@@ -223,6 +245,7 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
 
   return {
     services,
+    app,
     listener,
     port: listener.port,
     async close(graceMs) {
@@ -230,7 +253,9 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
       clearInterval(expiryTimer);
       clearInterval(purgeTimer);
       stopTicketRotation();
+      stopSetupWarning();
       await listener.close(graceMs);
+      proxy?.close();
       await services.close();
     },
   };

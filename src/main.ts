@@ -57,7 +57,7 @@ export async function serveMain(overrides: { dataDir?: string } = {}): Promise<v
 async function runPrimary(config: Config, logger: ReturnType<typeof createLogger>): Promise<void> {
   try {
     const services = openServices(config, { logger, validation: 'inline', processMetrics: false });
-    await services.users.ensureDefaultAdmin();
+    await services.users.ensureDefaultAdmin(config.adminPassword);
     await services.certificates.bootstrap();
     await services.close();
   } catch (error) {

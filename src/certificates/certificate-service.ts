@@ -12,6 +12,7 @@ import type { Finding } from '../validation/findings.js';
 import type { NormalizedBundle } from '../validation/validate-bundle.js';
 import { PoolSaturatedError, ValidationTimeoutError } from '../workers/validation-pool.js';
 import type { ValidateOutcome, ValidateTask } from '../workers/validate-worker.js';
+import { toDryRunReport } from './dry-run-report.js';
 import { createMutex } from './mutex.js';
 import { createSelfSigned } from './self-signed.js';
 import { toVersionView, type CertificateVersionView, type StoredSummary } from './version-view.js';
@@ -339,10 +340,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       const outcome = await runValidation({ pem, now: clock() });
       const poolMs = performance.now() - received;
       if (options.dryRun) {
-        const report: DryRunReport = outcome.ok
-          ? { valid: true, errors: [], warnings: outcome.warnings, certificate: { ...outcome.bundle.certificate, chain: outcome.bundle.chain } }
-          : { valid: false, errors: outcome.errors, warnings: outcome.warnings };
-        return { report };
+        return { report: toDryRunReport(outcome) };
       }
       if (!outcome.ok) rejectWith(outcome, context, 'certificate.rejected');
       const queued = performance.now();

@@ -1,54 +1,55 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { Command, CommanderError, Option } from 'commander';
+import pino from 'pino';
+import { toDryRunReport } from '../certificates/dry-run-report.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { describeFsError } from '../describe-fs-error.js';
 import { DataDirError, openServices, type Services } from '../hotcert.js';
 import { ApiError } from '../http/errors.js';
+import { packageVersion } from '../http/meta.js';
 import { serveMain } from '../main.js';
 import { createLogger } from '../observability/logger.js';
+import { certificateName } from '../validation/describe-certificate.js';
 import validateInThread from '../workers/validate-worker.js';
 import { formatReport, formatStatus } from './format.js';
 
-const USAGE = `Usage: hotcert <command> [--data-dir DIR]
+/** The exit codes, documented in `hotcert --help` and the README. */
+const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-Commands:
-  serve                   run the HTTPS server (what npm start runs)
-  status                  show the active certificate
-  check FILE              validate a PEM bundle exactly as the upload endpoint does (exit 0 valid, 1 invalid)
-  import FILE             validate and activate a PEM bundle (a running server picks it up within 1 s)
-  reset-certificate       activate a fresh self-signed certificate (the recovery for everything)
-  reset-admin-password    print a one-time admin password; the next login must change it
-
-Options:
-  --data-dir DIR          data directory (default: $DATA_DIR or ./data)
-  --json                  machine-readable output (status, check)
-  -h, --help              this text
-
-Exit codes: 0 success, 1 the operation failed (e.g. an invalid bundle), 2 usage or configuration error.
-`;
-
-function usageError(message: string): never {
-  process.stderr.write(`hotcert: ${message}\n\n${USAGE}`);
-  process.exit(2);
+/** An expected failure: one line on stderr, then this exit code. */
+class CliFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
 }
+
+interface CommonOptions {
+  dataDir?: string;
+  json?: boolean;
+}
+
+const out = (text: string) => process.stdout.write(text);
+const outJson = (value: unknown) => out(JSON.stringify(value, null, 2) + '\n');
 
 async function withServices<T>(dataDir: string | undefined, run: (services: Services) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
   let config;
   try {
     config = loadConfig(process.env);
   } catch (error) {
-    if (error instanceof ConfigError) usageError(error.message);
+    if (error instanceof ConfigError) throw new CliFailure(error.message, EXIT.usage);
     throw error;
   }
-  const logger = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn', undefined);
+  // Logs go to stderr so that stdout holds only the answer (and stays valid JSON with --json).
+  const logger = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'error', pino.destination(2));
   let services: Services;
   try {
     services = openServices({ ...config, dataDir: dataDir ?? config.dataDir }, { logger, validation: 'inline', processMetrics: false, readOnly: options.readOnly });
   } catch (error) {
-    if (error instanceof DataDirError) {
-      process.stderr.write(`hotcert: ${error.message}\n`);
-      process.exit(2);
-    }
+    if (error instanceof DataDirError) throw new CliFailure(error.message, EXIT.usage);
     throw error;
   }
   try {
@@ -58,90 +59,188 @@ async function withServices<T>(dataDir: string | undefined, run: (services: Serv
   }
 }
 
-function readBundle(file: string | undefined): Buffer {
-  if (!file) usageError('FILE is required');
+function readBundle(file: string): Uint8Array {
   try {
-    return readFileSync(file);
+    return new Uint8Array(readFileSync(file));
   } catch (error) {
-    process.stderr.write(`hotcert: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}\n`);
-    process.exit(2);
+    throw new CliFailure(`cannot read ${file}: ${describeFsError(error)}`, EXIT.usage);
   }
 }
 
-function explain(error: unknown): never {
-  if (error instanceof ApiError) {
-    for (const entry of error.entries) process.stderr.write(`error: ${entry.details}\n`);
-    process.exit(1);
-  }
-  throw error;
+const dataDirOption = () => new Option('--data-dir <dir>', 'data directory (default: $DATA_DIR or ./data)');
+const jsonOption = () => new Option('--json', 'print one JSON object instead of text');
+
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`;
 }
 
-async function main(argv: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { 'data-dir': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+function buildProgram(): Command {
+  const program = new Command('hotcert')
+    .description('HTTPS API server that owns its TLS identity, and the commands to look after it offline')
+    .version(packageVersion, '-v, --version', 'print the version')
+    .helpOption('-h, --help', 'show help (also: hotcert <command> --help)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      // Parse errors as one line: "hotcert: unknown command 'stauts' (Did you mean status?)".
+      outputError: (message, write) => write(`hotcert: ${message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (see hotcert --help)\n`),
+    })
+    .addHelpText(
+      'after',
+      `
+All commands work while the server is stopped; those that change state are also safe while it runs
+(every server process picks the change up within 1 s).
+
+Exit codes:
+  0  success
+  1  the operation failed (an invalid bundle, a refused import, an unexpected error)
+  2  usage or configuration error (bad arguments, unreadable file, bad environment, unusable data directory)
+${examples('hotcert serve', 'hotcert check bundle.pem --json', 'hotcert status --data-dir /data')}`,
+    );
+
+  program
+    .command('serve')
+    .description('run the HTTPS server (what npm start runs); configured by environment variables, see the README')
+    .addOption(dataDirOption())
+    .addHelpText('after', examples('hotcert serve', 'PORT=8443 ADMIN_PASSWORD_FILE=/run/secrets/admin hotcert serve --data-dir /data'))
+    .action(async (options: CommonOptions) => {
+      await serveMain(options.dataDir ? { dataDir: options.dataDir } : {});
     });
-  } catch (error) {
-    usageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
-  const [command, file, ...rest] = positionals;
-  if (values.help || command === 'help') {
-    process.stdout.write(USAGE);
-    return;
-  }
-  if (!command) usageError('a command is required');
-  const dataDir = values['data-dir'];
-  const expectsFile = command === 'check' || command === 'import';
-  if (rest.length > 0 || (!expectsFile && file !== undefined)) usageError(`unexpected argument: ${expectsFile ? rest[0] : file}`);
 
-  switch (command) {
-    case 'serve':
-      return serveMain(dataDir ? { dataDir } : {});
-    case 'status':
-      return withServices(dataDir, async ({ certificates }) => {
+  program
+    .command('status')
+    .description('show the active certificate: subject, SANs, issuer, validity, fingerprint, version, source')
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .addHelpText('after', examples('hotcert status --data-dir /data', 'hotcert status --json | jq -r .certificate.not_after'))
+    .action(async (options: CommonOptions) => {
+      await withServices(options.dataDir, async ({ certificates }) => {
         const view = certificates.active();
         const health = certificates.health();
-        process.stdout.write(values.json ? JSON.stringify({ certificate: view, health }, null, 2) + '\n' : formatStatus(view, health));
-      }, { readOnly: true }).catch(explain);
-    case 'check': {
-      const bytes = readBundle(file);
-      const outcome = await validateInThread({ pem: new Uint8Array(bytes), now: Date.now() });
-      process.stdout.write(values.json ? JSON.stringify(outcome, (key, value) => (key === 'keyPem' ? undefined : value), 2) + '\n' : formatReport(outcome));
-      process.exit(outcome.ok ? 0 : 1);
-    }
-    // falls through never: process.exit above
-    case 'import': {
-      const bytes = readBundle(file);
-      return withServices(dataDir, async ({ certificates }) => {
-        const result = await certificates.upload(new Uint8Array(bytes), { actor: 'cli' }, { source: 'import' });
-        if ('report' in result) return;
+        out(options.json ? JSON.stringify({ certificate: view, health }, null, 2) + '\n' : formatStatus(view, health));
+      }, { readOnly: true });
+    });
+
+  program
+    .command('check')
+    .description('validate a PEM bundle exactly as the upload endpoint does; nothing is stored (exit 0 valid, 1 invalid)')
+    .argument('<file>', 'PEM bundle: private key, server certificate, intermediates')
+    // Accepted for symmetry with the other commands; check never opens (or creates) the data directory.
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      examples('hotcert check bundle.pem', 'hotcert check bundle.pem --json   # {"report": …}, as POST /v1/certificates/external?dry_run=true'),
+    )
+    .action(async (file: string, options: CommonOptions) => {
+      const report = toDryRunReport(await validateInThread({ pem: readBundle(file), now: Date.now() }));
+      if (options.json) outJson({ report });
+      else out(formatReport(report));
+      process.exitCode = report.valid ? EXIT.ok : EXIT.failed;
+    });
+
+  program
+    .command('import')
+    .description('validate a PEM bundle and make it the active certificate (a running server serves it within 1 s)')
+    .argument('<file>', 'PEM bundle: private key, server certificate, intermediates')
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .addHelpText('after', examples('hotcert import bundle.pem --data-dir /data', 'hotcert import bundle.pem --json'))
+    .action(async (file: string, options: CommonOptions) => {
+      const pem = readBundle(file);
+      await withServices(options.dataDir, async ({ certificates }) => {
+        const report = toDryRunReport(await validateInThread({ pem, now: Date.now() }));
+        let result;
+        try {
+          result = await certificates.upload(pem, { actor: 'cli' }, { source: 'import' });
+        } catch (error) {
+          if (!(error instanceof ApiError) || report.valid) throw error;
+          if (options.json) outJson({ report });
+          else out(formatReport(report));
+          throw new CliFailure(`import refused: the bundle is invalid (${report.errors.length} error${report.errors.length === 1 ? '' : 's'}); nothing changed`, EXIT.failed);
+        }
+        if ('report' in result) throw new Error('import ran as a dry run');
         const view = result.view;
-        process.stdout.write(
+        if (options.json) return outJson({ report, changed: result.changed, certificate: view });
+        out(
           result.changed
-            ? `imported and activated version ${view.version} (${view.subject}, sha256 ${view.fingerprint_sha256})\n`
+            ? `imported and activated version ${view.version} (${certificateName(view)}, sha256 ${view.fingerprint_sha256})\n`
             : `this bundle is already active (version ${view.version}); nothing changed\n`,
         );
-      }).catch(explain);
-    }
-    case 'reset-certificate':
-      return withServices(dataDir, async ({ certificates }) => {
-        const view = await certificates.reset({ actor: 'cli' });
-        process.stdout.write(`activated a new self-signed certificate as version ${view.version} (sha256 ${view.fingerprint_sha256})\n`);
-      }).catch(explain);
-    case 'reset-admin-password':
-      return withServices(dataDir, async ({ users }) => {
-        const password = await users.resetAdminPassword();
-        process.stdout.write(`one-time password for admin: ${password}\nlog in with it and {"new_password": "..."} in the body to set a new one.\n`);
+        for (const warning of report.warnings) out(`  warning [${warning.rule}]: ${warning.message}\n`);
       });
-    default:
-      usageError(`unknown command: ${command}`);
+    });
+
+  program
+    .command('reset-certificate')
+    .description('activate a fresh self-signed certificate (the recovery for everything)')
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .addHelpText('after', examples('hotcert reset-certificate --data-dir /data', 'hotcert reset-certificate --json'))
+    .action(async (options: CommonOptions) => {
+      await withServices(options.dataDir, async ({ certificates }) => {
+        const view = await certificates.reset({ actor: 'cli' });
+        if (options.json) return outJson({ certificate: view });
+        out(`activated a new self-signed certificate as version ${view.version} (sha256 ${view.fingerprint_sha256})\n`);
+      });
+    });
+
+  program
+    .command('reset-admin-password')
+    .description('print a one-time admin password; the next login must change it')
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .addHelpText('after', examples('hotcert reset-admin-password --data-dir /data', 'hotcert reset-admin-password --json | jq -r .password'))
+    .action(async (options: CommonOptions) => {
+      await withServices(options.dataDir, async ({ users }) => {
+        const password = await users.resetAdminPassword();
+        if (options.json) return outJson({ username: 'admin', password, must_change_password: true });
+        out(`one-time password for admin: ${password}\nlog in with it and {"new_password": "..."} in the body to set a new one.\n`);
+      });
+    });
+
+  return program;
+}
+
+/** Runs the command line; every expected failure ends as one line on stderr and an exit code, never a stack. */
+async function runCommandLine(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  if (argv.length === 0) {
+    process.stderr.write('hotcert: a command is required (see hotcert --help)\n');
+    process.exitCode = EXIT.usage;
+    return;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0; parse errors were printed by outputError.
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (error instanceof CliFailure) {
+      process.stderr.write(`hotcert: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    if (error instanceof ApiError) {
+      process.stderr.write(`hotcert: ${error.entries.map((entry) => entry.details).join('; ')}\n`);
+      process.exitCode = EXIT.failed;
+      return;
+    }
+    // A bug or an environment problem: the class and the first line of the message, never a stack.
+    const first = String((error as Error)?.message ?? error).split('\n')[0];
+    process.stderr.write(`hotcert: unexpected ${(error as Error)?.name ?? 'error'}: ${first}\n`);
+    process.exitCode = EXIT.failed;
   }
 }
+
+// `hotcert status | head -3`: a reader that stops early is not an error worth a stack.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? EXIT.ok);
+});
 
 // The database and master key hold secrets: files we create are readable by this user only.
 process.umask(0o077);
-await main(process.argv.slice(2));
+await runCommandLine(process.argv.slice(2));

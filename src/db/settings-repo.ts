@@ -1,20 +1,28 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Db } from './open-database.js';
 import { settings } from './schema.js';
 
 /** Small named values every process on the data directory shares (the `settings` table). */
-export function createSettingsRepo(db: Db) {
+export function createSettingsRepo(db: Db, clock: () => number = Date.now) {
+  // Read on every login attempt (the throttle's reset marker): prepared once.
+  const read = db
+    .select({ value: settings.value, updatedAt: settings.updatedAt })
+    .from(settings)
+    .where(eq(settings.name, sql.placeholder('name')))
+    .prepare();
   return {
-    get(name: string): Buffer | undefined {
-      // A read-only command on a database from before the settings table (never migrated, as it only reads).
-      if (db.$client.readonly && !db.$client.prepare("select 1 from sqlite_master where type = 'table' and name = 'settings'").get()) return undefined;
-      const row = db.select({ value: settings.value }).from(settings).where(eq(settings.name, name)).get();
-      return row ? Buffer.from(row.value) : undefined;
+    get(name: string): { value: Buffer; updatedAt: number } | undefined {
+      const row = read.get({ name });
+      return row ? { value: Buffer.from(row.value), updatedAt: row.updatedAt } : undefined;
+    },
+    set(name: string, value: Buffer): void {
+      const updatedAt = clock();
+      db.insert(settings).values({ name, value, updatedAt }).onConflictDoUpdate({ target: settings.name, set: { value, updatedAt } }).run();
     },
     /** Stores `value` unless the name is already set; returns what is stored now (the first writer wins a race). */
-    putIfAbsent(name: string, value: Buffer, now: number): Buffer {
+    putIfAbsent(name: string, value: Buffer, now: number = clock()): Buffer {
       db.insert(settings).values({ name, value, updatedAt: now }).onConflictDoNothing().run();
-      return this.get(name)!;
+      return this.get(name)!.value;
     },
   };
 }

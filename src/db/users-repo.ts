@@ -41,6 +41,10 @@ export function createUsersRepo(db: Db) {
     delete(id: number): boolean {
       return db.delete(users).where(eq(users.id, id)).run().changes > 0;
     },
+    /** Every user name (few: an appliance has a handful of accounts). */
+    names(): string[] {
+      return db.select({ username: users.username }).from(users).all().map((row) => row.username);
+    },
     count(): number {
       return db.select({ n: sql<number>`count(*)` }).from(users).get()?.n ?? 0;
     },

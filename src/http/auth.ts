@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
+import { uniqueSymbol } from 'hono-openapi';
+import { errorResponses } from '../openapi/responses.js';
 import type { AuthenticatedUser, UserService } from '../users/user-service.js';
 import { BASIC_CHALLENGE, BEARER_CHALLENGE, forbidden, unauthorized } from './errors.js';
 
@@ -26,7 +28,7 @@ export interface AuthOptions {
 
 /** Bearer token (or, where allowed, the API key) required; sets `user`. */
 export function requireAuth({ users, apiKey, adminOnly = false }: AuthOptions): MiddlewareHandler {
-  return async function requireAuthMiddleware(c, next) {
+  const middleware: MiddlewareHandler = async function requireAuthMiddleware(c, next) {
     const header = c.req.header('authorization');
     if (!header) throw unauthorized('an Authorization: Bearer <token> header is required; get a token from POST /v1/users/login');
     const match = /^(\S+)\s+(\S+)\s*$/.exec(header);
@@ -45,6 +47,12 @@ export function requireAuth({ users, apiKey, adminOnly = false }: AuthOptions): 
     c.set('user', user);
     return next();
   };
+  // What this middleware enforces is what /v1/openapi.json says about the route.
+  const spec = {
+    security: [{ bearerAuth: [] }, ...(apiKey !== undefined ? [{ apiKeyAuth: [] }] : [])],
+    responses: errorResponses(adminOnly ? [401, 403] : [401], { 403: 'Authenticated, but not an admin.' }),
+  };
+  return Object.assign(middleware, { [uniqueSymbol]: { spec } });
 }
 
 /** Parses `Authorization: Basic base64(user:pass)`. */

@@ -1,13 +1,11 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-
-/** The event-loop delay sampler ticks this often; Node's histogram records whole intervals, so this is subtracted. */
-const LOOP_DELAY_RESOLUTION_MS = 10;
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerEventLoopDelay } from './event-loop-delay.js';
+import { registerProcessMetrics } from './process-metrics.js';
 
 /** One registry per app instance, so tests can run several servers in one process. */
 export function createMetrics(options: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'hotcert_' });
+  if (options.processMetrics ?? true) registerProcessMetrics(registry);
 
   const certificateNotAfter = new Gauge({
     name: 'hotcert_certificate_not_after_seconds',
@@ -71,34 +69,24 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     help: 'Validation tasks waiting for a worker',
     registers: [registry],
   });
-  // A window that starts at the previous read: the gauges answer "how blocked was the loop lately", not since boot.
-  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
-  loopDelay.enable();
-  const beyondInterval = (ns: number) => Math.max(0, ns / 1e6 - LOOP_DELAY_RESOLUTION_MS) / 1000;
-  const loopDelayMax = new Gauge({
-    name: 'hotcert_event_loop_delay_max_seconds',
-    help: 'Longest event-loop delay since the previous read of these metrics (beyond the 10 ms sampling interval)',
-    registers: [],
-  });
-  const loopDelayP99 = new Gauge({
-    name: 'hotcert_event_loop_delay_p99_seconds',
-    help: 'p99 event-loop delay since the previous read of these metrics (beyond the 10 ms sampling interval); each read starts a new window',
-    registers: [],
-    collect() {
-      // Fewer than one sample (two reads within 10 ms): keep the last window's values.
-      if (loopDelay.count === 0) return;
-      this.set(beyondInterval(loopDelay.percentile(99)));
-      loopDelayMax.set(beyondInterval(loopDelay.max));
-      loopDelay.reset();
-    },
-  });
-  // p99 first: its collect() fills the max gauge before the registry reads it.
-  registry.registerMetric(loopDelayP99);
-  registry.registerMetric(loopDelayMax);
+  const loopDelay = registerEventLoopDelay(registry);
   const httpRequests = new Counter({
     name: 'hotcert_http_requests_total',
     help: 'HTTP requests by route and status',
     labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'hotcert_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by method and route',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const proxyUpstreamErrors = new Counter({
+    name: 'hotcert_proxy_upstream_errors_total',
+    help: 'Proxied requests the upstream failed: unreachable (502), timeout (504), reset after the answer began',
+    labelNames: ['reason'] as const,
     registers: [registry],
   });
 
@@ -125,9 +113,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     validated: (seconds: number) => validationDuration.observe(seconds),
     uploadToSwap: (seconds: number) => uploadToSwap.observe(seconds),
     queueDepth: (depth: number) => poolQueue.set(depth),
-    request: (method: string, route: string, status: number) => httpRequests.inc({ method, route, status: String(status) }),
+    request: (method: string, route: string, status: number, seconds?: number) => {
+      httpRequests.inc({ method, route, status: String(status) });
+      if (seconds !== undefined) httpDuration.observe({ method, route }, seconds);
+    },
+    proxyUpstreamError: (reason: 'unreachable' | 'timeout' | 'reset') => proxyUpstreamErrors.inc({ reason }),
     /** Stops the event-loop sampler (a 10 ms unref'd timer); for tests that create many instances. */
-    close: () => loopDelay.disable(),
+    close: () => loopDelay.close(),
   };
 }
 

@@ -47,7 +47,7 @@ export function resolveMasterKey(dataDir: string, fromEnv: Buffer | undefined, s
 
 /** Where the check value is kept (the settings table; see db/settings-repo.ts). */
 export interface CheckValueStore {
-  get(name: string): Buffer | undefined;
+  get(name: string): { value: Buffer } | undefined;
   putIfAbsent(name: string, value: Buffer, now: number): Buffer;
 }
 
@@ -57,7 +57,7 @@ export interface CheckValueStore {
  * without any key a random one stands in, which can decrypt nothing (read-only commands never need to).
  */
 export function establishMasterKey(store: CheckValueStore, dataDir: string, fromEnv: Buffer | undefined, now: number, readOnly = false): Buffer {
-  const stored = store.get(MASTER_KEY_CHECK_SETTING);
+  const stored = store.get(MASTER_KEY_CHECK_SETTING)?.value;
   const key = resolveMasterKey(dataDir, fromEnv, stored, { create: !readOnly });
   if (!key) return randomBytes(32);
   if (stored === undefined && !readOnly) {

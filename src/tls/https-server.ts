@@ -1,4 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -13,6 +15,10 @@ export interface ListenOptions {
   /** A client gets this long to send its headers, and the whole request (slow-loris guard). */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Reverse proxy mode: takes a request before hotcert's app (true) or leaves it (false). */
+  forward?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  /** Reverse proxy mode: the server's 'upgrade' event (without it, Upgrade requests reach the app as plain ones). */
+  upgrade?: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
 }
 
 export interface RunningServer {
@@ -24,7 +30,9 @@ export interface RunningServer {
 
 /** Listening only; what to answer is createApp's job. */
 export function startServer(options: ListenOptions): Promise<RunningServer> {
-  const listener = getRequestListener(options.fetch as Parameters<typeof getRequestListener>[0]);
+  const app = getRequestListener(options.fetch as Parameters<typeof getRequestListener>[0]);
+  const { forward } = options;
+  const listener = forward ? (req: IncomingMessage, res: ServerResponse) => forward(req, res) || void app(req, res) : app;
   const server = https.createServer(
     {
       ...options.identities.serverOptions(),
@@ -37,6 +45,7 @@ export function startServer(options: ListenOptions): Promise<RunningServer> {
     listener,
   );
   options.identities.attach(server);
+  if (options.upgrade) server.on('upgrade', options.upgrade);
   server.on('tlsClientError', (error) => {
     options.logger.debug({ event: 'tls.client_error', code: (error as NodeJS.ErrnoException).code }, 'TLS handshake failed');
   });

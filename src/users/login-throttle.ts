@@ -1,14 +1,29 @@
+import { isIPv6 } from 'node:net';
+
 /**
- * Failed logins per user name and per client address, in memory of this process.
- * After `freeFailures` failures in `windowMs`, each further attempt waits exponentially longer.
+ * Failed logins, in memory of this process. Every attempt is reserved (counted as a failure)
+ * synchronously before its password is checked, so a burst sent at once gets no more checks
+ * than a slow one; a right password gives its reservation back.
+ *
+ * - per (name, address): after `freeFailures`, that address waits exponentially longer for that name;
+ * - per address: after `freeFailuresPerAddress`, that address waits for every name;
+ * - per name across addresses: never a refusal, only a small added delay, so nobody can lock
+ *   the right password out from another address.
  */
 export interface LoginThrottleOptions {
-  /** Per user name. */
+  /** Per (name, address). */
   freeFailures?: number;
   /** Per client address: higher, since one address may front many people. */
   freeFailuresPerAddress?: number;
+  /** Per name from every address, before each attempt is slowed down (never refused). */
+  freeFailuresPerName?: number;
+  maxNameDelayMs?: number;
   windowMs?: number;
   maxLockMs?: number;
+  /** Bound on remembered entries; the least recently touched go first. */
+  maxEntries?: number;
+  /** A value another process (the CLI) changes to clear every counter; read at each attempt. */
+  resetMarker?: () => string | undefined;
   clock: () => number;
 }
 
@@ -18,10 +33,34 @@ interface Bucket {
   lockedUntil: number;
 }
 
-export function createLoginThrottle({ freeFailures = 5, freeFailuresPerAddress = 20, windowMs = 15 * 60_000, maxLockMs = 15 * 60_000, clock }: LoginThrottleOptions) {
-  const buckets = new Map<string, Bucket>();
+type Scope = 'pair' | 'addr' | 'name';
 
-  const keysFor = (username: string, address: string) => [`user:${normaliseUsername(username)}`, `addr:${address}`];
+export type Reservation =
+  | { ok: false; retryAfterSeconds: number }
+  | {
+      ok: true;
+      /** Wait this long before checking the password (the per-name delay). */
+      delayMs: number;
+      /** The password was wrong: keeps the reservation; says which locks this attempt started. */
+      failed(): { locked: ('pair' | 'addr')[]; lockMs: number };
+      /** The password was right: gives the reservation back. */
+      succeeded(): void;
+    };
+
+export function createLoginThrottle({
+  freeFailures = 5,
+  freeFailuresPerAddress = 20,
+  freeFailuresPerName = 10,
+  maxNameDelayMs = 2_000,
+  windowMs = 15 * 60_000,
+  maxLockMs = 15 * 60_000,
+  maxEntries = 100_000,
+  resetMarker,
+  clock,
+}: LoginThrottleOptions) {
+  // Map order is the order of last update: the front holds the entries to age out first.
+  const buckets = new Map<string, Bucket>();
+  let seenMarker = resetMarker?.();
 
   function live(key: string, now: number): Bucket | undefined {
     const bucket = buckets.get(key);
@@ -32,40 +71,100 @@ export function createLoginThrottle({ freeFailures = 5, freeFailuresPerAddress =
     return bucket;
   }
 
+  function touch(key: string, bucket: Bucket): void {
+    buckets.delete(key);
+    buckets.set(key, bucket);
+  }
+
+  function ageOut(now: number): void {
+    // Expired entries at the front go for free; past the bound the oldest go even if still counting.
+    for (const [key, bucket] of buckets) {
+      const expired = now - bucket.first > windowMs && now >= bucket.lockedUntil;
+      if (!expired && buckets.size <= maxEntries) break;
+      buckets.delete(key);
+    }
+  }
+
+  function lockFor(failures: number, free: number): number {
+    return failures >= free ? Math.min(maxLockMs, 1000 * 2 ** (failures - free)) : 0;
+  }
+
   return {
-    /** Seconds to wait before another attempt is allowed, or 0. */
-    retryAfter(username: string, address: string): number {
+    reserve(username: string, address: string): Reservation {
+      const marker = resetMarker?.();
+      if (marker !== seenMarker) {
+        buckets.clear();
+        seenMarker = marker;
+      }
       const now = clock();
+      const name = normaliseUsername(username);
+      const client = addressKey(address);
+      const keys: Record<Scope, string> = { pair: `pair:${client}\n${name}`, addr: `addr:${client}`, name: `name:${name}` };
+
       let wait = 0;
-      for (const key of keysFor(username, address)) {
-        const bucket = live(key, now);
+      for (const scope of ['pair', 'addr'] as const) {
+        const bucket = live(keys[scope], now);
         if (bucket && bucket.lockedUntil > now) wait = Math.max(wait, bucket.lockedUntil - now);
       }
-      return wait / 1000;
-    },
-    fail(username: string, address: string): void {
-      const now = clock();
-      for (const key of keysFor(username, address)) {
-        const bucket = live(key, now) ?? { failures: 0, first: now, lockedUntil: 0 };
+      if (wait > 0) return { ok: false, retryAfterSeconds: Math.ceil(wait / 1000) };
+
+      const before = new Map<Scope, { bucket: Bucket; lockedUntil: number }>();
+      const started: ('pair' | 'addr')[] = [];
+      let lockMs = 0;
+      for (const scope of ['pair', 'addr', 'name'] as const) {
+        const bucket = live(keys[scope], now) ?? { failures: 0, first: now, lockedUntil: 0 };
+        before.set(scope, { bucket, lockedUntil: bucket.lockedUntil });
         bucket.failures += 1;
-        const free = key.startsWith('addr:') ? freeFailuresPerAddress : freeFailures;
-        if (bucket.failures >= free) {
-          const lock = Math.min(maxLockMs, 1000 * 2 ** (bucket.failures - free));
-          bucket.lockedUntil = now + lock;
+        if (scope !== 'name') {
+          const lock = lockFor(bucket.failures, scope === 'pair' ? freeFailures : freeFailuresPerAddress);
+          if (lock > 0) {
+            bucket.lockedUntil = now + lock;
+            started.push(scope);
+            lockMs = Math.max(lockMs, lock);
+          }
         }
-        buckets.set(key, bucket);
+        touch(keys[scope], bucket);
       }
-      if (buckets.size > 100_000) buckets.clear();
+      ageOut(now);
+
+      const nameFailures = before.get('name')!.bucket.failures - 1;
+      const delayMs = nameFailures >= freeFailuresPerName ? Math.min(maxNameDelayMs, 100 * 2 ** (nameFailures - freeFailuresPerName)) : 0;
+
+      return {
+        ok: true,
+        delayMs,
+        failed: () => ({ locked: started, lockMs }),
+        succeeded() {
+          buckets.delete(keys.pair);
+          for (const scope of ['addr', 'name'] as const) {
+            const { bucket, lockedUntil } = before.get(scope)!;
+            if (buckets.get(keys[scope]) !== bucket) continue;
+            bucket.failures = Math.max(0, bucket.failures - 1);
+            if (scope === 'addr' && started.includes('addr')) bucket.lockedUntil = lockedUntil;
+          }
+        },
+      };
     },
-    succeed(username: string): void {
-      buckets.delete(`user:${normaliseUsername(username)}`);
-    },
+    /** Entries remembered now (for tests and metrics). */
+    size: () => buckets.size,
   };
 }
 
-/** Case and surrounding white space never make a new user name for throttling. */
+/** Case, white space and Unicode compatibility forms never make a new user name. */
 export function normaliseUsername(username: string): string {
-  return username.normalize('NFKC').trim().toLowerCase();
+  return username.normalize('NFKC').replace(/\s+/gu, '').toLowerCase().normalize('NFKC');
+}
+
+/** IPv4 as is (also when mapped into IPv6); IPv6 by its /64, the smallest block one client usually holds. */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(address)) return address;
+  const [head = '', tail = ''] = address.split('%')[0]!.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  const groups = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
 }
 
 export type LoginThrottle = ReturnType<typeof createLoginThrottle>;

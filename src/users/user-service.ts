@@ -2,7 +2,8 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { AuditRepo } from '../db/audit-repo.js';
 import type { Role, TokensRepo, UserRow, UsersRepo } from '../db/users-repo.js';
 import { ApiError, BASIC_CHALLENGE, forbidden, invalid, missing, notFound, tooMany, unauthorized } from '../http/errors.js';
-import type { LoginThrottle } from './login-throttle.js';
+import type { Logger } from 'pino';
+import { normaliseUsername, type LoginThrottle } from './login-throttle.js';
 import { decoyHash, hashPassword, verifyPassword } from './password-hash.js';
 import { describePasswordProblems, passwordProblems } from './password-policy.js';
 
@@ -22,6 +23,9 @@ export interface UserServiceDeps {
   tokens: TokensRepo;
   audit: AuditRepo;
   throttle: LoginThrottle;
+  /** Clears the login counters of every process (reset-admin-password runs in another one). */
+  resetThrottle?: () => void;
+  logger?: Logger | undefined;
   clock: () => number;
 }
 
@@ -32,7 +36,20 @@ export function formatExpiry(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '+00:00');
 }
 
-export function createUserService({ users, tokens, audit, throttle, clock }: UserServiceDeps) {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createUserService({ users, tokens, audit, throttle, resetThrottle, logger, clock }: UserServiceDeps) {
+  /** Failed logins and lockouts leave a trace: normalised name (bounded) and address, never the password. */
+  function recordFailure(username: string, address: string, outcome: { locked: string[]; lockMs: number }): void {
+    const name = normaliseUsername(username).slice(0, 64);
+    audit.record({ actor: name, action: 'user.login_failed', clientAddress: address, details: { username: name } });
+    logger?.warn({ event: 'user.login_failed', username: name, client_address: address }, 'login failed');
+    if (outcome.locked.length === 0) return;
+    const details = { username: name, scope: outcome.locked, lock_seconds: Math.ceil(outcome.lockMs / 1000) };
+    audit.record({ actor: name, action: 'user.login_locked', clientAddress: address, details });
+    logger?.warn({ event: 'user.login_locked', client_address: address, ...details }, 'login locked after repeated failures');
+  }
+
   async function issueToken(user: UserRow) {
     const token = randomBytes(32).toString('base64url');
     const now = clock();
@@ -51,35 +68,62 @@ export function createUserService({ users, tokens, audit, throttle, clock }: Use
     return password;
   }
 
+  /** A stolen token alone must not be enough to take over the account: one's own change proves the old password. */
+  async function requireCurrentPassword(user: UserRow, current: unknown, address: string): Promise<void> {
+    if (current === undefined || current === null) throw missing('current_password is required to change your own password');
+    if (typeof current !== 'string') throw invalid('current_password must be a string');
+    const attempt = throttle.reserve(user.username, address);
+    if (!attempt.ok) throw tooMany('too many wrong passwords; wait before trying again', attempt.retryAfterSeconds);
+    if (!(await verifyPassword(current, user.passwordHash))) {
+      recordFailure(user.username, address, attempt.failed());
+      throw forbidden('current_password is not your current password');
+    }
+    attempt.succeeded();
+  }
+
   return {
     /** Deletes tokens that have expired (login does it too; the server also runs it on a slow timer). */
     purgeExpiredTokens(): void {
       tokens.purgeExpired(clock());
     },
 
-    /** Creates admin/secret (must change password) when no admin exists yet. */
-    async ensureDefaultAdmin(): Promise<void> {
-      if (users.findByName(DEFAULT_ADMIN)) return;
+    /**
+     * Creates the admin when none exists yet: with `initialPassword` (ADMIN_PASSWORD) ready to use, else
+     * admin/secret that must be changed at the first login. Answers whether this call created it.
+     */
+    async ensureDefaultAdmin(initialPassword?: string): Promise<boolean> {
+      if (users.findByName(DEFAULT_ADMIN)) return false;
       const inserted = users.insert({
         username: DEFAULT_ADMIN,
-        passwordHash: await hashPassword(DEFAULT_ADMIN_PASSWORD),
+        passwordHash: await hashPassword(initialPassword ?? DEFAULT_ADMIN_PASSWORD),
         role: 'ROLE_ADMIN',
-        mustChangePassword: true,
+        mustChangePassword: initialPassword === undefined,
         now: clock(),
       });
-      if (inserted) audit.record({ actor: 'system', action: 'user.created', details: { username: DEFAULT_ADMIN } });
+      if (inserted) {
+        const details = { username: DEFAULT_ADMIN, password_source: initialPassword === undefined ? 'default' : 'ADMIN_PASSWORD' };
+        audit.record({ actor: 'system', action: 'user.created', details });
+      }
+      return inserted !== undefined;
+    },
+
+    /** True while the admin has not chosen a password yet (the default admin/secret, or a one-time reset password). */
+    setupRequired(): boolean {
+      return users.findByName(DEFAULT_ADMIN)?.mustChangePassword ?? true;
     },
 
     async login(credentials: { username: string; password: string }, newPassword: unknown, address: string) {
-      const wait = throttle.retryAfter(credentials.username, address);
-      if (wait > 0) throw tooMany('too many failed logins; wait before trying again', wait);
+      // Reserved synchronously, before any await: a burst cannot slip in between check and count.
+      const attempt = throttle.reserve(credentials.username, address);
+      if (!attempt.ok) throw tooMany('too many failed logins; wait before trying again', attempt.retryAfterSeconds);
+      if (attempt.delayMs > 0) await sleep(attempt.delayMs);
       const user = users.findByName(credentials.username);
       const ok = await verifyPassword(credentials.password, user?.passwordHash ?? decoyHash);
       if (!user || !ok) {
-        throttle.fail(credentials.username, address);
+        recordFailure(credentials.username, address, attempt.failed());
         throw unauthorized('invalid username or password', BASIC_CHALLENGE);
       }
-      throttle.succeed(credentials.username);
+      attempt.succeeded();
       let changed = false;
       if (newPassword !== undefined) {
         const next = requireGoodPassword(newPassword, 'new_password');
@@ -118,9 +162,14 @@ export function createUserService({ users, tokens, audit, throttle, clock }: Use
       }
       if (!/^[\x21-\x7e]+$/.test(body.username)) throw invalid('username may hold printable ASCII characters only, no spaces');
       const password = requireGoodPassword(body.password, 'password');
+      const passwordHash = await hashPassword(password);
+      // Checked after the await, right before the insert, so no other create slips in between.
+      const wanted = normaliseUsername(body.username);
+      const twin = users.names().find((name) => normaliseUsername(name) === wanted);
+      if (twin !== undefined) throw new ApiError(409, 'alreadyExists', `user ${twin} already exists (names differing only in case, white space or Unicode form are the same name)`);
       const inserted = users.insert({
         username: body.username,
-        passwordHash: await hashPassword(password),
+        passwordHash,
         role: 'ROLE_USER',
         mustChangePassword: false,
         now: clock(),
@@ -137,11 +186,12 @@ export function createUserService({ users, tokens, audit, throttle, clock }: Use
       return { username: user.username, ROLES: user.role };
     },
 
-    async update(actor: AuthenticatedUser, username: string, body: { password?: unknown }, address: string) {
+    async update(actor: AuthenticatedUser, username: string, body: { password?: unknown; current_password?: unknown }, address: string) {
       if (actor.role !== 'ROLE_ADMIN' && actor.username !== username) throw forbidden('you may only change your own user');
       const user = users.findByName(username);
       if (!user) throw notFound(`user ${username} does not exist`);
       const password = requireGoodPassword(body.password, 'password');
+      if (actor.id === user.id) await requireCurrentPassword(user, body.current_password, address);
       const keep = actor.id === user.id ? actor.tokenHash : undefined;
       users.setPassword(user.id, await hashPassword(password), false, clock(), keep);
       audit.record({ actor: actor.username, action: 'user.password_changed', clientAddress: address, details: { username } });
@@ -165,6 +215,7 @@ export function createUserService({ users, tokens, audit, throttle, clock }: Use
       await this.ensureDefaultAdmin();
       const admin = users.findByName(DEFAULT_ADMIN)!;
       users.setPassword(admin.id, await hashPassword(password), true, clock());
+      resetThrottle?.();
       audit.record({ actor: 'cli', action: 'user.password_reset', details: { username: DEFAULT_ADMIN } });
       return password;
     },

@@ -62,8 +62,12 @@ export interface ChainResult {
   warnings: Finding[];
 }
 
-/** Rule 4: builds the single chain above the leaf; anything left over is an error. */
-export function buildChain(leaf: ParsedCertificate, certs: ParsedCertificate[], requireIntermediate: boolean): ChainResult {
+/**
+ * Rule 4: builds the single chain above the leaf; anything left over is an error. A leaf issued directly by a
+ * root in the bundle (two-tier PKI) and a self-signed leaf alone are accepted with a warning unless
+ * `warnWithoutIntermediate` is false (the server's own self-signed default); a missing issuer is an error.
+ */
+export function buildChain(leaf: ParsedCertificate, certs: ParsedCertificate[], warnWithoutIntermediate: boolean): ChainResult {
   const errors: Finding[] = [];
   const warnings: Finding[] = [];
   const chain = [leaf];
@@ -91,8 +95,15 @@ export function buildChain(leaf: ParsedCertificate, certs: ParsedCertificate[], 
     errors.push(finding('chain-unrelated', `${cert.label} is not part of the chain above the server certificate ${leaf.label} (it issued none of its certificates); remove it, or add the missing intermediate that links it`, cert.block));
   }
   const served = chain.length - 1 - (root ? 1 : 0);
-  if (requireIntermediate && served === 0) errors.push(missingIntermediate(leaf, root));
-  else if (chain.length === 1 && remaining.length > 0 && !isSelfSigned(leaf)) errors.push(missingIntermediate(leaf, undefined));
+  if (served === 0 && root && warnWithoutIntermediate) {
+    warnings.push(finding('issued-by-root', `the server certificate ${leaf.label} was issued directly by the root ${root.label} (a two-tier PKI), so it is served alone; clients must have that root in their trust store`, leaf.block));
+  } else if (served === 0 && !root && isSelfSigned(leaf)) {
+    if (warnWithoutIntermediate) {
+      warnings.push(finding('self-signed-leaf', `the server certificate ${leaf.label} is self-signed, so clients must be told to trust this very certificate (e.g. curl --cacert); use a certificate issued by a CA to avoid that`, leaf.block));
+    }
+  } else if (chain.length === 1 && !isSelfSigned(leaf)) {
+    errors.push(missingIssuer(leaf));
+  }
   if (root) {
     warnings.push(finding('root-dropped', `${root.label} is a self-signed root certificate and is not served (clients must already trust it); nothing to fix`, root.block));
   }
@@ -100,15 +111,8 @@ export function buildChain(leaf: ParsedCertificate, certs: ParsedCertificate[], 
   return root ? { chain, root, errors, warnings } : { chain, errors, warnings };
 }
 
-function missingIntermediate(leaf: ParsedCertificate, root: ParsedCertificate | undefined): Finding {
-  const fix = 'add the intermediate certificate(s) from your CA after the server certificate';
-  if (root) {
-    return finding('chain-missing-intermediate', `the server certificate ${leaf.label} was issued directly by the self-signed root ${root.label}, so the chain has no intermediate; at least one intermediate is required, so ${fix}`, leaf.block);
-  }
-  if (isSelfSigned(leaf)) {
-    return finding('chain-missing-intermediate', `the server certificate ${leaf.label} is self-signed; upload a certificate issued by a CA and ${fix}`, leaf.block);
-  }
-  return finding('chain-missing-intermediate', `the server certificate ${leaf.label} was issued by ${formatName(leaf.x509.issuer)}, which is not in the upload; ${fix}`, leaf.block);
+function missingIssuer(leaf: ParsedCertificate): Finding {
+  return finding('chain-missing-intermediate', `the server certificate ${leaf.label} was issued by ${formatName(leaf.x509.issuer) || 'an empty issuer name'}, which is not in the upload; add the intermediate certificate(s) from your CA after the server certificate`, leaf.block);
 }
 
 /** Every issuer is a CA, may sign certificates, and its path length constraint holds. */

@@ -26,9 +26,9 @@ export interface ChainEntry {
   fingerprint_sha256: string;
 }
 
-/** RFC 4514 order ("CN=leaf, O=Org, C=US") from node's one-attribute-per-line form. */
-export function formatName(multiline: string): string {
-  return multiline.split('\n').filter((part) => part !== '').reverse().join(', ');
+/** RFC 4514 order ("CN=leaf, O=Org, C=US") from node's one-attribute-per-line form; '' for an empty name (node gives undefined). */
+export function formatName(multiline: string | undefined): string {
+  return (multiline ?? '').split('\n').filter((part) => part !== '').reverse().join(', ');
 }
 
 export function fingerprintSha256(cert: X509Certificate): string {
@@ -58,9 +58,21 @@ export function describeChainEntry(cert: X509Certificate): ChainEntry {
   };
 }
 
-/** "block 3 (CN=Example Intermediate CA)": how findings name a certificate. Subject is trimmed and stripped of control characters. */
+/**
+ * How a certificate is named to people: its subject, or, when the subject is empty (Let's Encrypt's
+ * short-lived profile puts the identity in the subjectAltName only), its subjectAltName, else its serial.
+ */
+export function certificateName(summary: { subject: string; sans?: string[]; serial?: string }): string {
+  if (summary.subject !== '') return summary.subject;
+  if (summary.sans && summary.sans.length > 0) return `SAN ${summary.sans.join(', ')}`;
+  return `serial ${summary.serial ?? 'unknown'}`;
+}
+
+/** "block 3 (CN=Example Intermediate CA)": how findings name a certificate. Trimmed and stripped of control characters. */
 export function certificateLabel(block: number, cert: X509Certificate): string {
-  const subject = formatName(cert.subject).replace(/[\u0000-\u001f\u007f]/g, ' ');
-  const shown = subject === '' ? 'empty subject' : subject.length > 120 ? `${subject.slice(0, 117)}...` : subject;
+  const subject = formatName(cert.subject);
+  const sans = subject === '' ? (cert.subjectAltName ?? '').split(', ').filter((name) => name !== '') : [];
+  const name = certificateName({ subject, sans, serial: cert.serialNumber.toLowerCase() }).replace(/[\u0000-\u001f\u007f]/g, ' ');
+  const shown = name.length > 120 ? `${name.slice(0, 117)}...` : name;
   return `block ${block} (${shown})`;
 }

@@ -16,10 +16,10 @@ export function finding(rule: string, message: string, block?: number): Finding 
 export const RULE_NAMES = [
   'pem-too-large', 'pem-der', 'pem-nul', 'pem-encoding', 'pem-empty', 'pem-syntax', 'pem-missing-end',
   'pem-label-mismatch', 'pem-base64', 'pem-headers', 'pem-block-type', 'pem-too-many-blocks', 'normalised-text',
-  'key-missing', 'key-count', 'key-encrypted', 'key-invalid', 'weak-key', 'unsupported-key', 'ed25519', 'normalised-key',
+  'key-missing', 'key-count', 'key-encrypted', 'key-invalid', 'weak-key', 'unsupported-key', 'ec-explicit-parameters', 'ed25519', 'normalised-key',
   'certificate-missing', 'certificate-invalid', 'key-mismatch', 'key-ambiguous',
   'chain-missing-intermediate', 'chain-unrelated', 'chain-loop', 'chain-too-long', 'chain-order',
-  'duplicate-certificate', 'root-dropped', 'issuer-not-ca', 'issuer-key-usage', 'path-length',
+  'duplicate-certificate', 'root-dropped', 'issued-by-root', 'self-signed-leaf', 'issuer-not-ca', 'issuer-key-usage', 'path-length',
   'not-yet-valid', 'expired', 'expires-soon',
   'leaf-is-ca', 'leaf-eku', 'leaf-key-usage', 'unknown-critical-extension', 'no-san',
   'weak-signature', 'canary-handshake', 'internal',

@@ -1,4 +1,5 @@
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { childElements, readElement } from './der.js';
 import { finding, type Finding } from './findings.js';
 import { ENCRYPTED_KEY_LABEL, KEY_LABELS, type PemBlock } from './pem-splitter.js';
 
@@ -84,6 +85,20 @@ export function keyTypeName(key: KeyObject): string {
   }
 }
 
+const EXPLICIT_CURVE_FIX = 'convert the key with `openssl ec -in key.pem -param_enc named_curve -out key-named.pem`, make a new CSR with it and have the certificate issued again';
+
+/**
+ * OpenSSL 3 reports a P-256 key given by explicit parameters as prime256v1, so ask the encoding itself:
+ * the parameters of id-ecPublicKey are a SEQUENCE (ECParameters) instead of a curve OID.
+ */
+function hasExplicitCurve(key: KeyObject): boolean {
+  const spki = (key.type === 'private' ? createPublicKey(key) : key).export({ type: 'spki', format: 'der' });
+  const outer = readElement(spki, 0);
+  const algorithm = outer && readElement(outer.content, 0);
+  const parameters = algorithm ? childElements(algorithm.content, 2)[1] : undefined;
+  return parameters?.tag === 0x30;
+}
+
 /** Rule 7 for one key (private key or a certificate's public key); `who` names it in the message. */
 export function checkKeyStrength(key: KeyObject, who: string, block?: number): { error?: Finding; warning?: Finding } {
   const fix = 'create a new RSA (2048 to 8192 bits), EC P-256/P-384/P-521 or Ed25519 key and have the certificate issued again';
@@ -95,6 +110,9 @@ export function checkKeyStrength(key: KeyObject, who: string, block?: number): {
     return {};
   }
   if (type === 'ec') {
+    if (hasExplicitCurve(key)) {
+      return { error: finding('ec-explicit-parameters', `${who} is an EC key with explicit curve parameters instead of a named curve, which OpenSSL 3 and Go refuse; ${EXPLICIT_CURVE_FIX}`, block) };
+    }
     const curve = key.asymmetricKeyDetails?.namedCurve;
     if (curve !== undefined && curve in CURVES) return {};
     const what = curve === undefined ? 'an EC key with explicit curve parameters' : `an EC key on an unsupported curve (${curve.replace(/[^A-Za-z0-9-]/g, '').slice(0, 20)})`;

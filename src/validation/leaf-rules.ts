@@ -5,27 +5,15 @@ import type { ParsedCertificate } from './parse-certificates.js';
 export const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
 
-/** Extensions a TLS client understands; a critical extension outside this list makes clients reject the certificate. */
-export const KNOWN_EXTENSIONS: Record<string, string> = {
-  '2.5.29.19': 'basicConstraints',
-  '2.5.29.15': 'keyUsage',
-  '2.5.29.37': 'extKeyUsage',
-  '2.5.29.17': 'subjectAltName',
-  '2.5.29.30': 'nameConstraints',
-  '2.5.29.36': 'policyConstraints',
-  '2.5.29.32': 'certificatePolicies',
-  '2.5.29.33': 'policyMappings',
-  '2.5.29.54': 'inhibitAnyPolicy',
-  '2.5.29.35': 'authorityKeyIdentifier',
-  '2.5.29.14': 'subjectKeyIdentifier',
-};
-
 export function checkServerCertificate(leaf: ParsedCertificate): { errors: Finding[]; warnings: Finding[] } {
   const errors: Finding[] = [];
   const warnings: Finding[] = [];
   const { details, label, block } = leaf;
   if (details.basicConstraints?.ca === true) {
-    errors.push(finding('leaf-is-ca', `${label} is the server certificate but is a CA certificate (basicConstraints CA:TRUE); have a server (end-entity) certificate issued for this key`, block));
+    const fix = leaf.selfIssued
+      ? 'make the self-signed certificate again as a server certificate (`openssl req -x509 ... -addext basicConstraints=critical,CA:FALSE`)'
+      : 'have a server (end-entity) certificate issued for this key';
+    errors.push(finding('leaf-is-ca', `${label} is the server certificate but is a CA certificate (basicConstraints CA:TRUE); ${fix}`, block));
   }
   const eku = details.extKeyUsage;
   if (eku && !eku.includes(SERVER_AUTH) && !eku.includes(ANY_EXTENDED_KEY_USAGE)) {
@@ -44,11 +32,4 @@ export function checkServerCertificate(leaf: ParsedCertificate): { errors: Findi
     warnings.push(finding('no-san', `${label} has no subjectAltName, so browsers will refuse it; have it issued again with the server's DNS names as subjectAltName entries`, block));
   }
   return { errors, warnings };
-}
-
-/** Applies to every served certificate: clients refuse a chain with a critical extension they do not understand. */
-export function checkCriticalExtensions(cert: ParsedCertificate): Finding[] {
-  return cert.details.extensions
-    .filter((ext) => ext.critical && !(ext.oid in KNOWN_EXTENSIONS))
-    .map((ext) => finding('unknown-critical-extension', `${cert.label} has a critical extension that TLS clients do not understand (OID ${ext.oid}); have the certificate issued again without it`, cert.block));
 }

@@ -2,6 +2,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { certificateDetails, type CertificateDetails } from './certificate-details.js';
 import { certificateLabel, fingerprintSha256 } from './describe-certificate.js';
 import { finding, type Finding } from './findings.js';
+import { canonicalNames, type CanonicalNames } from './name-canon.js';
 import { CERTIFICATE_LABEL, type PemBlock } from './pem-splitter.js';
 
 /** SPEC rule 4: "at most 10 certificates". */
@@ -16,6 +17,8 @@ export interface ParsedCertificate {
   fingerprint: string;
   /** node builds a new KeyObject on every `x509.publicKey` read; read it once. */
   publicKey: KeyObject;
+  /** Issuer and subject as RFC 5280 compares them (case and white space folded): what chains. */
+  names: CanonicalNames;
   /** Subject and issuer names are equal. */
   selfIssued: boolean;
 }
@@ -61,14 +64,18 @@ export function parseCertificates(blocks: PemBlock[]): ParsedCertificates {
       warnings.push(finding('duplicate-certificate', `${label} is the same certificate as block ${first.block} and was dropped; nothing to fix`, block.index));
       continue;
     }
-    certificates.push({ block: block.index, x509, details, label, fingerprint, publicKey, selfIssued: x509.subject === x509.issuer });
+    const names = canonicalNames(x509.raw) ?? { issuer: `node:${x509.issuer}`, subject: `node:${x509.subject}` };
+    certificates.push({ block: block.index, x509, details, label, fingerprint, publicKey, names, selfIssued: names.issuer === names.subject });
   }
   return { certificates, errors, warnings, complete: true };
 }
 
-/** Whether `parent` issued `child`: names match and the signature verifies. Key usage and CA flag are checked separately. */
+/**
+ * Whether `parent` issued `child`: names match as RFC 5280 compares them (node's checkIssued compares exact
+ * strings) and the signature verifies. Key usage and CA flag are checked separately.
+ */
 export function issuedBy(child: ParsedCertificate, parent: ParsedCertificate): boolean {
-  if (child.x509.issuer !== parent.x509.subject) return false;
+  if (child.names.issuer !== parent.names.subject) return false;
   try {
     return child.x509.verify(parent.publicKey);
   } catch {

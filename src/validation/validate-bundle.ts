@@ -1,5 +1,6 @@
 import { checkSignatureAlgorithm } from './algorithm-rules.js';
 import { buildChain, checkOrder, findServerCertificate } from './chain-rules.js';
+import { checkCriticalExtensions } from './critical-extensions.js';
 import {
   describeCertificate,
   describeChainEntry,
@@ -8,7 +9,7 @@ import {
 } from './describe-certificate.js';
 import { finding, type Finding } from './findings.js';
 import { checkKeyStrength, readPrivateKey } from './key-rules.js';
-import { checkCriticalExtensions, checkServerCertificate } from './leaf-rules.js';
+import { checkServerCertificate } from './leaf-rules.js';
 import { parseCertificates, type ParsedCertificate } from './parse-certificates.js';
 import { CERTIFICATE_LABEL, encodePem, splitPem } from './pem-splitter.js';
 import { checkCertificateStructure } from './structure-rules.js';
@@ -29,7 +30,10 @@ export interface NormalizedBundle {
 export interface ValidateOptions {
   /** ms since the epoch; default Date.now(). */
   now?: number;
-  /** SPEC rule 4; default true. False for re-checking the server's own self-signed default certificate. */
+  /**
+   * SPEC rule 4: warn about a leaf served without an intermediate (issued by a root in the bundle, or
+   * self-signed); default true. False for (re-)checking the server's own self-signed default certificate.
+   */
   requireIntermediate?: boolean;
 }
 

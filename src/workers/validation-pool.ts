@@ -33,13 +33,14 @@ export function createValidationPool(options: ValidationPoolOptions = {}) {
   });
 
   return {
-    async validate(task: ValidateTask): Promise<ValidateOutcome> {
+    /** `timeoutMs` overrides the pool's limit for this task (queue wait included). */
+    async validate(task: ValidateTask, { timeoutMs = taskTimeoutMs }: { timeoutMs?: number } = {}): Promise<ValidateOutcome> {
       if (pool.queueSize >= pool.options.maxQueue) throw new PoolSaturatedError('validation queue is full');
-      const signal = AbortSignal.timeout(taskTimeoutMs);
+      const signal = AbortSignal.timeout(timeoutMs);
       try {
         return await pool.run(task, { signal });
       } catch (error) {
-        if (signal.aborted) throw new ValidationTimeoutError(`validation took longer than ${taskTimeoutMs / 1000} s`);
+        if (signal.aborted) throw new ValidationTimeoutError(`validation took longer than ${timeoutMs / 1000} s`);
         if (error instanceof Error && /queue is at limit/i.test(error.message)) throw new PoolSaturatedError('validation queue is full');
         throw error;
       }

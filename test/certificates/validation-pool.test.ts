@@ -2,6 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createValidationPool, PoolSaturatedError, ValidationTimeoutError, type ValidationPool } from '../../src/workers/validation-pool.js';
 import { createChain } from '../helpers/pki.js';
 
+// Limits the tests do not mean to hit: a busy machine may be slow, never this slow.
+const GENEROUS_MS = 30_000;
+
 describe('validation pool', () => {
   let pool: ValidationPool | undefined;
   afterEach(async () => {
@@ -10,7 +13,7 @@ describe('validation pool', () => {
   });
 
   it('validates in a worker thread and returns plain results', async () => {
-    pool = createValidationPool({ maxThreads: 1 });
+    pool = createValidationPool({ maxThreads: 1, taskTimeoutMs: GENEROUS_MS });
     const chain = await createChain();
     const outcome = await pool.validate({ pem: chain.bundle });
     expect(outcome.ok).toBe(true);
@@ -20,17 +23,23 @@ describe('validation pool', () => {
   it('stops a validation that exceeds the time limit and stays usable afterwards', async () => {
     pool = createValidationPool({ maxThreads: 1, taskTimeoutMs: 300 });
     const chain = await createChain();
-    await expect(pool.validate({ pem: chain.bundle, sleepMs: 2000 })).rejects.toBeInstanceOf(ValidationTimeoutError);
-    const outcome = await pool.validate({ pem: chain.bundle });
+    // A task that would block its only thread for a minute: it times out however slow the machine is.
+    await expect(pool.validate({ pem: chain.bundle, sleepMs: 60_000 })).rejects.toBeInstanceOf(ValidationTimeoutError);
+    // One thread: this can only succeed if the blocked thread was stopped rather than left to finish its minute.
+    const outcome = await pool.validate({ pem: chain.bundle }, { timeoutMs: GENEROUS_MS });
     expect(outcome.ok).toBe(true);
-  });
+  }, 60_000);
 
   it('refuses work instead of queueing without bound', async () => {
-    pool = createValidationPool({ maxThreads: 1, maxQueue: 2, taskTimeoutMs: 3000 });
+    const maxQueue = 2;
+    pool = createValidationPool({ maxThreads: 1, maxQueue, taskTimeoutMs: GENEROUS_MS });
     const chain = await createChain();
     const results = await Promise.allSettled(Array.from({ length: 8 }, () => pool!.validate({ pem: chain.bundle, sleepMs: 200 })));
     const saturated = results.filter((r) => r.status === 'rejected' && r.reason instanceof PoolSaturatedError);
-    expect(saturated.length).toBeGreaterThan(0);
-    expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThan(0);
-  });
+    const fulfilled = results.filter((r) => r.status === 'fulfilled');
+    // Every task is either done or refused; at most one running plus `maxQueue` waiting were accepted.
+    expect(saturated.length + fulfilled.length).toBe(8);
+    expect(fulfilled.length).toBeGreaterThan(0);
+    expect(fulfilled.length).toBeLessThanOrEqual(1 + maxQueue);
+  }, 60_000);
 });

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer, peerCertificate, request } from '../helpers/https-client.js';
 import { createChain, pemBundle, type TestChain } from '../helpers/pki.js';
-import { runCli, spawnServer } from '../helpers/spawn-server.js';
+import { ROOT, runCli, spawnServer } from '../helpers/spawn-server.js';
+import { startTestServer } from '../helpers/start-server.js';
 
 const fp = (chain: TestChain) => chain.leaf.cert.fingerprint256.replaceAll(':', '').toLowerCase();
 
@@ -38,7 +39,8 @@ describe('the hotcert command', () => {
   it('prints help and rejects unknown commands and missing files with exit code 2', () => {
     const help = runCli(['--help']);
     expect(help.status).toBe(0);
-    for (const command of ['serve', 'status', 'check FILE', 'import FILE', 'reset-certificate', 'reset-admin-password']) expect(help.stdout).toContain(command);
+    for (const command of ['serve', 'status', 'check [options] <file>', 'import [options] <file>', 'reset-certificate', 'reset-admin-password']) expect(help.stdout).toContain(command);
+    expect(help.stdout).toMatch(/Exit codes:\n\s+0 +success\n\s+1 +the operation failed.*\n\s+2 +usage or configuration error/);
     expect(runCli(['frobnicate']).status).toBe(2);
     expect(runCli(['check']).status).toBe(2);
     expect(runCli(['check', path.join(files, 'missing.pem')]).status).toBe(2);
@@ -53,7 +55,8 @@ describe('the hotcert command', () => {
     expect(bad.stdout).toMatch(/error \[chain-missing-intermediate\]/);
     expect(bad.stdout + bad.stderr).not.toContain(good.leaf.keyPem.split('\n')[1]);
     const json = runCli(['check', '--json', path.join(files, 'bad.pem')]);
-    expect(JSON.parse(json.stdout).ok).toBe(false);
+    expect(json.status).toBe(1);
+    expect(JSON.parse(json.stdout).report.valid).toBe(false);
   });
 
   it('read-only commands (status, check) never create a data directory, a database or a key', () => {
@@ -91,7 +94,8 @@ describe('the hotcert command', () => {
     expect(json.certificate).toMatchObject({ version: 1, fingerprint_sha256: fp(good), source: 'import' });
     const rejected = runCli(['import', path.join(files, 'bad.pem'), '--data-dir', dir]);
     expect(rejected.status).toBe(1);
-    expect(rejected.stderr).toMatch(/^error: /m);
+    expect(rejected.stdout).toMatch(/error \[chain-missing-intermediate\]/);
+    expect(rejected.stderr).toMatch(/^hotcert: import refused: the bundle is invalid \(1 error\); nothing changed\n$/);
     const reset = runCli(['reset-certificate', '--data-dir', dir]);
     expect(reset.status).toBe(0);
     expect(JSON.parse(runCli(['status', '--json', '--data-dir', dir]).stdout).certificate).toMatchObject({ version: 2, source: 'default' });
@@ -126,5 +130,123 @@ describe('the hotcert command', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('the hotcert command line as an operator meets it', () => {
+  let files: string;
+  let good: TestChain;
+
+  const oneLine = (stderr: string) => {
+    expect(stderr.endsWith('\n')).toBe(true);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^hotcert: /);
+    expect(stderr).not.toMatch(/\n\s+at |\bE[A-Z]{3,}\b/);
+  };
+
+  beforeAll(async () => {
+    files = mkdtempSync(path.join(os.tmpdir(), 'hotcert-cli-ux-'));
+    good = await createChain();
+    writeFileSync(path.join(files, 'good.pem'), good.bundle);
+    writeFileSync(path.join(files, 'bad.pem'), pemBundle(good.leaf.keyPem, good.leaf.certPem));
+  });
+  afterAll(() => rmSync(files, { recursive: true, force: true }));
+
+  it('--version prints the package version', () => {
+    const version = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
+    for (const flag of ['--version', '-v']) {
+      const res = runCli([flag]);
+      expect(res.status).toBe(0);
+      expect(res.stdout).toBe(`${version}\n`);
+    }
+  });
+
+  it.each(['serve', 'status', 'check', 'import', 'reset-certificate', 'reset-admin-password'])('`hotcert %s --help` explains the command with examples', (command) => {
+    for (const args of [[command, '--help'], ['help', command]]) {
+      const res = runCli(args);
+      expect(res.status).toBe(0);
+      expect(res.stdout).toContain(`Usage: hotcert ${command}`);
+      expect(res.stdout).toMatch(new RegExp(`Examples:\\n  \\$ hotcert ${command}\\b`));
+      if (command !== 'serve') expect(res.stdout).toContain('--json');
+    }
+  });
+
+  it('reports operator mistakes as one line without a stack or an error code, with exit code 2', () => {
+    const missingFile = runCli(['check', path.join(files, 'bundle.pem')]);
+    expect(missingFile.status).toBe(2);
+    oneLine(missingFile.stderr);
+    expect(missingFile.stderr).toBe(`hotcert: cannot read ${path.join(files, 'bundle.pem')}: no such file\n`);
+    const directory = runCli(['import', files, '--data-dir', path.join(files, 'data')]);
+    expect(directory.status).toBe(2);
+    expect(directory.stderr).toBe(`hotcert: cannot read ${files}: it is a directory\n`);
+
+    for (const args of [['frobnicate'], ['stauts'], [], ['check'], ['check', 'a.pem', 'b.pem'], ['status', '--bogus'], ['status', '--data-dir']]) {
+      const res = runCli(args);
+      expect(res.status, args.join(' ')).toBe(2);
+      oneLine(res.stderr);
+      expect(res.stdout).toBe('');
+    }
+    expect(runCli(['stauts']).stderr).toMatch(/unknown command 'stauts'.*Did you mean status\?/);
+
+    const badEnv = runCli(['status', '--data-dir', path.join(files, 'data')], { MASTER_KEY: 'not-base64-of-32-bytes' });
+    expect(badEnv.status).toBe(2);
+    oneLine(badEnv.stderr);
+    expect(badEnv.stderr).toMatch(/MASTER_KEY/);
+
+    const blocked = path.join(files, 'good.pem', 'data');
+    const badDir = runCli(['reset-certificate', '--data-dir', blocked]);
+    expect(badDir.status).toBe(2);
+    oneLine(badDir.stderr);
+    expect(badDir.stderr).toContain(blocked);
+  });
+
+  it('check --json prints the report of the HTTP dry run, byte for byte the same object', async () => {
+    const server = await startTestServer();
+    try {
+      const token = await server.adminToken();
+      for (const name of ['good.pem', 'bad.pem']) {
+        const bundle = readFileSync(path.join(files, name));
+        const http = await server.upload(bundle, token, {}, '?dry_run=true');
+        expect(http.status).toBe(200);
+        const cli = runCli(['check', '--json', path.join(files, name)]);
+        expect(cli.status).toBe(name === 'good.pem' ? 0 : 1);
+        expect(cli.stderr).toBe('');
+        expect(JSON.parse(cli.stdout)).toEqual({ report: http.json.report });
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('import, status, reset-certificate and reset-admin-password --json print one JSON object each', () => {
+    const dir = path.join(files, 'json-data');
+    const rejected = runCli(['import', path.join(files, 'bad.pem'), '--json', '--data-dir', dir]);
+    expect(rejected.status).toBe(1);
+    const refusal = JSON.parse(rejected.stdout);
+    expect(refusal.report).toMatchObject({ valid: false, errors: [{ rule: 'chain-missing-intermediate' }] });
+    oneLine(rejected.stderr);
+
+    const imported = runCli(['import', path.join(files, 'good.pem'), '--json', '--data-dir', dir]);
+    expect(imported.status).toBe(0);
+    const answer = JSON.parse(imported.stdout);
+    expect(answer.report).toMatchObject({ valid: true, errors: [], certificate: { fingerprint_sha256: fp(good) } });
+    expect(answer).toMatchObject({ changed: true, certificate: { version: 1, source: 'import', fingerprint_sha256: fp(good) } });
+    const again = JSON.parse(runCli(['import', path.join(files, 'good.pem'), '--json', '--data-dir', dir]).stdout);
+    expect(again).toMatchObject({ changed: false, certificate: { version: 1 } });
+    expect(imported.stdout + imported.stderr).not.toContain(good.leaf.keyPem.split('\n')[1]);
+
+    const status = runCli(['status', '--json', '--data-dir', dir]);
+    expect(status.status).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ certificate: { version: 1, fingerprint_sha256: fp(good) }, health: { status: expect.any(String) } });
+
+    const reset = runCli(['reset-certificate', '--json', '--data-dir', dir]);
+    expect(reset.status).toBe(0);
+    expect(JSON.parse(reset.stdout)).toMatchObject({ certificate: { version: 2, source: 'default' } });
+
+    const password = runCli(['reset-admin-password', '--json', '--data-dir', dir]);
+    expect(password.status).toBe(0);
+    const parsed = JSON.parse(password.stdout);
+    expect(parsed).toMatchObject({ username: 'admin', must_change_password: true });
+    expect(parsed.password).toMatch(/^\S{12,}$/);
   });
 });

@@ -12,13 +12,15 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   body?: string | Buffer;
   agent?: https.Agent | false;
+  /** Bind the client end here (127.0.0.2, 127.0.0.3, …) to play several clients on loopback. */
+  localAddress?: string;
 }
 
 /** A real HTTPS request to 127.0.0.1 that accepts the server's self-signed certificate. */
 export function request(port: number, method: string, path: string, options: RequestOptions = {}): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port, method, path, headers: options.headers, rejectUnauthorized: false, agent: options.agent ?? false },
+      { host: '127.0.0.1', port, method, path, headers: options.headers, rejectUnauthorized: false, agent: options.agent ?? false, localAddress: options.localAddress },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

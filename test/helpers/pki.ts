@@ -84,6 +84,12 @@ export interface CertOptions {
   extraExtensions?: ExtraExtension[];
   /** Default 'SHA-256'. SHA-1 and MD5 are produced by re-signing with node:crypto (WebCrypto has no MD5). */
   signatureHash?: SignatureHash;
+  /** OIDs of the built-in extensions (basicConstraints, keyUsage, extKeyUsage, subjectAltName, key identifiers) to mark critical. */
+  criticalExtensions?: string[];
+  /** Issuer name to write instead of the issuer's subject (e.g. the same name in another case or spacing). */
+  issuerName?: string;
+  /** Serial number INTEGER content octets in hex, written as is (e.g. '00' for zero, 'ff' for -1); default a random positive serial. */
+  rawSerial?: string;
 }
 
 export interface TestChain {
@@ -183,7 +189,7 @@ export async function issue(issuer: IssuedCert, opts: CertOptions = {}): Promise
   const key = opts.key ?? (await getKey(opts.keyKind ?? 'ec256'));
   const isCa = opts.isCa ?? false;
   const subject = opts.subject ?? (isCa ? `CN=hotcert test intermediate ${++counter}` : 'CN=localhost');
-  return build({ ...opts, isCa }, key, subject, { subject: new x509.X509Certificate(issuer.cert.raw).subjectName, key: issuer.key });
+  return build({ ...opts, isCa }, key, subject, { subject: opts.issuerName ?? new x509.X509Certificate(issuer.cert.raw).subjectName, key: issuer.key });
 }
 
 /** Root, `intermediates` CAs and a leaf, all of one key kind; bundle = key + leaf + intermediates. */
@@ -235,6 +241,7 @@ async function build(opts: CertOptions, key: TestKey, subject: string, issuer: {
   if (!signingKey) throw new Error(`pki helper: a ${issuer.key.kind} key cannot sign certificates`);
   const isCa = opts.isCa ?? false;
   const now = Date.now();
+  const critical = (oid: string, byDefault: boolean) => byDefault || (opts.criticalExtensions ?? []).includes(oid);
   const extensions: InstanceType<typeof x509.Extension>[] = [
     new x509.BasicConstraintsExtension(isCa, isCa ? opts.pathLen : undefined, true),
   ];
@@ -244,14 +251,15 @@ async function build(opts: CertOptions, key: TestKey, subject: string, issuer: {
     extensions.push(new x509.KeyUsagesExtension(flags, true));
   }
   const eku = opts.extKeyUsage ?? (isCa ? [] : ['serverAuth']);
-  if (eku.length > 0) extensions.push(new x509.ExtendedKeyUsageExtension(eku.map((u) => EKU_OIDS[u] ?? u), false));
+  if (eku.length > 0) extensions.push(new x509.ExtendedKeyUsageExtension(eku.map((u) => EKU_OIDS[u] ?? u), critical('2.5.29.37', false)));
   const sans = opts.sans ?? (isCa ? [] : ['localhost', '127.0.0.1']);
   if (sans.length > 0) {
-    extensions.push(new x509.SubjectAlternativeNameExtension(sans.map((value) => ({ type: isIp(value) ? ('ip' as const) : ('dns' as const), value })), false));
+    // RFC 5280 4.2.1.6: with an empty subject the subjectAltName is critical (as Let's Encrypt issues it).
+    extensions.push(new x509.SubjectAlternativeNameExtension(sans.map((value) => ({ type: isIp(value) ? ('ip' as const) : ('dns' as const), value })), critical('2.5.29.17', subject === '')));
   }
   const spki = new Uint8Array(key.spki);
-  extensions.push(await x509.SubjectKeyIdentifierExtension.create(spki));
-  extensions.push(await x509.AuthorityKeyIdentifierExtension.create(new Uint8Array(issuer.key.spki)));
+  extensions.push(await x509.SubjectKeyIdentifierExtension.create(spki, critical('2.5.29.14', false)));
+  extensions.push(await x509.AuthorityKeyIdentifierExtension.create(new Uint8Array(issuer.key.spki), critical('2.5.29.35', false)));
   for (const extra of opts.extraExtensions ?? []) {
     extensions.push(new x509.Extension(extra.oid, extra.critical ?? false, new Uint8Array(extra.value ?? [0x05, 0x00])));
   }
@@ -268,7 +276,7 @@ async function build(opts: CertOptions, key: TestKey, subject: string, issuer: {
   });
   let der: Buffer = Buffer.from(generated.rawData);
   const hash = opts.signatureHash ?? 'SHA-256';
-  if (hash !== 'SHA-256') der = resign(der, issuer.key, hash);
+  if (hash !== 'SHA-256' || opts.rawSerial !== undefined) der = resign(der, issuer.key, hash, opts.rawSerial);
   const cert = new X509Certificate(der);
   return { certPem: cert.toString(), keyPem: key.pkcs8Pem, cert, key };
 }
@@ -281,22 +289,24 @@ function signingAlgorithm(kind: KeyKind): Algorithm | EcdsaParams | RsaHashedKey
 
 const SIGNATURE_OIDS: Record<'rsa' | 'ec', Partial<Record<SignatureHash, string>>> = {
   rsa: {
+    'SHA-256': '1.2.840.113549.1.1.11',
     MD5: '1.2.840.113549.1.1.4',
     'SHA-1': '1.2.840.113549.1.1.5',
     'SHA-384': '1.2.840.113549.1.1.12',
     'SHA-512': '1.2.840.113549.1.1.13',
   },
-  ec: { 'SHA-1': '1.2.840.10045.4.1', 'SHA-384': '1.2.840.10045.4.3.3', 'SHA-512': '1.2.840.10045.4.3.4' },
+  ec: { 'SHA-1': '1.2.840.10045.4.1', 'SHA-256': '1.2.840.10045.4.3.2', 'SHA-384': '1.2.840.10045.4.3.3', 'SHA-512': '1.2.840.10045.4.3.4' },
 };
 
-/** Replaces the signature with one made by node:crypto using `hash` (WebCrypto cannot do MD5). */
-function resign(der: Buffer, issuerKey: TestKey, hash: SignatureHash): Buffer {
+/** Replaces the signature with one made by node:crypto using `hash` (WebCrypto cannot do MD5), and the serial when `rawSerial` is given. */
+function resign(der: Buffer, issuerKey: TestKey, hash: SignatureHash, rawSerial?: string): Buffer {
   const family = issuerKey.kind.startsWith('rsa') ? 'rsa' : issuerKey.kind.startsWith('ec') ? 'ec' : undefined;
   const oid = family ? SIGNATURE_OIDS[family][hash] : undefined;
   if (!family || !oid) throw new Error(`pki helper: cannot sign with ${hash} using a ${issuerKey.kind} key`);
   const asn = AsnConvert.parse(der, Certificate);
   const algorithm = new AlgorithmIdentifier({ algorithm: oid, ...(family === 'rsa' ? { parameters: null } : {}) });
   asn.tbsCertificate.signature = algorithm;
+  if (rawSerial !== undefined) asn.tbsCertificate.serialNumber = new Uint8Array(Buffer.from(rawSerial, 'hex')).buffer;
   asn.signatureAlgorithm = algorithm;
   const tbs = Buffer.from(AsnConvert.serialize(asn.tbsCertificate));
   const signature = sign(hash.replace('-', '').toLowerCase(), tbs, issuerKey.privateKey);

@@ -14,7 +14,8 @@ export interface TestServer {
   port: number;
   dataDir: string;
   logs: string[];
-  clock: { now: number; advance(ms: number): void };
+  /** `freeze()` stops time for the server (locks and lifetimes then end only when a test advances it). */
+  clock: { now: number; advance(ms: number): void; freeze(): void };
   request(method: string, path: string, options?: RequestOptions): Promise<HttpsResponse>;
   /** Logs in as admin (changing the default password on first use) and returns the token. */
   adminToken(): Promise<string>;
@@ -36,7 +37,12 @@ export async function startTestServer(
     },
   });
   const offset = { ms: 0 };
-  const clock = { get now() { return Date.now() + offset.ms; }, advance: (ms: number) => (offset.ms += ms) };
+  let frozen: number | undefined;
+  const clock = {
+    get now() { return frozen ?? Date.now() + offset.ms; },
+    advance: (ms: number) => (frozen === undefined ? (offset.ms += ms) : (frozen += ms)),
+    freeze: () => void (frozen = clock.now),
+  };
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...options.env });
   const logger = createLogger(config.logLevel, sink);
   const boot = () => startHotcert(config, { logger, clock: () => clock.now, processMetrics: false, syncIntervalMs: 100, ...options.start });

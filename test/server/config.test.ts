@@ -16,7 +16,22 @@ describe('loadConfig', () => {
       logLevel: 'info',
       maxUploadBytes: 1_048_576,
       apiKey: undefined,
+      upstream: undefined,
+      upstreamTimeoutMs: 60_000,
+      maxProxyBodyBytes: undefined,
     });
+  });
+
+  it('reads the reverse-proxy variables', () => {
+    expect(loadConfig({ UPSTREAM: 'http://127.0.0.1:8080', UPSTREAM_TIMEOUT_MS: '2500', MAX_PROXY_BODY_BYTES: '1048576' })).toMatchObject({
+      upstream: { kind: 'tcp', host: '127.0.0.1', port: 8080 },
+      upstreamTimeoutMs: 2500,
+      maxProxyBodyBytes: 1_048_576,
+    });
+    expect(loadConfig({ UPSTREAM: 'http://app/' }).upstream).toMatchObject({ kind: 'tcp', host: 'app', port: 80 });
+    expect(loadConfig({ UPSTREAM: 'http://[::1]:9000' }).upstream).toMatchObject({ kind: 'tcp', host: '::1', port: 9000 });
+    expect(loadConfig({ UPSTREAM: 'unix:/run/app.sock' }).upstream).toMatchObject({ kind: 'unix', socketPath: '/run/app.sock' });
+    expect(loadConfig({ MAX_PROXY_BODY_BYTES: '0' }).maxProxyBodyBytes).toBe(0);
   });
 
   it('reads every variable', () => {
@@ -37,6 +52,16 @@ describe('loadConfig', () => {
     [{ WORKERS: '0' }, /WORKERS/],
     [{ MAX_UPLOAD_BYTES: '-1' }, /MAX_UPLOAD_BYTES/],
     [{ API_KEY: 'short' }, /API_KEY/],
+    [{ UPSTREAM: '127.0.0.1:8080' }, /UPSTREAM/],
+    [{ UPSTREAM: 'not a url' }, /UPSTREAM/],
+    [{ UPSTREAM: 'https://127.0.0.1:8443' }, /UPSTREAM scheme https: is not supported/],
+    [{ UPSTREAM: 'ftp://127.0.0.1' }, /UPSTREAM/],
+    [{ UPSTREAM: 'http://127.0.0.1:8080/app' }, /UPSTREAM/],
+    [{ UPSTREAM: 'http://user:pw@127.0.0.1:8080' }, /UPSTREAM/],
+    [{ UPSTREAM: 'unix:relative.sock' }, /UPSTREAM/],
+    [{ UPSTREAM_TIMEOUT_MS: '0' }, /UPSTREAM_TIMEOUT_MS/],
+    [{ UPSTREAM_TIMEOUT_MS: '1.5' }, /UPSTREAM_TIMEOUT_MS/],
+    [{ MAX_PROXY_BODY_BYTES: '-1' }, /MAX_PROXY_BODY_BYTES/],
   ])('rejects %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -47,6 +72,11 @@ describe('loadConfig', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/PORT/);
+
+    const badUpstream = runCli(['serve'], { UPSTREAM: 'https://127.0.0.1:8443', PORT: '0' });
+    expect(badUpstream.status).toBe(2);
+    expect(badUpstream.stderr.trim().split('\n')).toHaveLength(1);
+    expect(badUpstream.stderr).toMatch(/UPSTREAM/);
 
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hotcert-file-'));
     try {

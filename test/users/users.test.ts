@@ -108,7 +108,7 @@ describe('users and login (WhatsApp compatible)', () => {
 
     // A second session of alice is revoked when she changes her password through the first.
     const second = (await login('alice', 'Alice-Passw0rd!')).json.users[0].token as string;
-    const changed = await server.request('PUT', '/v1/users/alice', { headers: { ...bearer(alice), ...json }, body: JSON.stringify({ password: 'Alice-Passw0rd!2' }) });
+    const changed = await server.request('PUT', '/v1/users/alice', { headers: { ...bearer(alice), ...json }, body: JSON.stringify({ password: 'Alice-Passw0rd!2', current_password: 'Alice-Passw0rd!' }) });
     expect(changed.status).toBe(200);
     expect((await server.request('GET', '/v1/users/alice', { headers: bearer(alice) })).status).toBe(200);
     expect((await server.request('GET', '/v1/users/alice', { headers: bearer(second) })).status).toBe(401);

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateBundle, type BundleValidation } from '../../src/validation/validate-bundle.js';
+import { canonicalName } from '../../src/validation/name-canon.js';
+import { opensslVerify } from '../helpers/openssl-verify.js';
 import { createChain, createRoot, getKey, issue, pemBundle, type TestChain } from '../helpers/pki.js';
 
 const errorRules = (r: BundleValidation): string[] => (r.ok ? [] : r.errors.map((e) => e.rule));
@@ -89,19 +91,33 @@ describe('rule 4: one chain above the server certificate', () => {
     expect(errors(result).find((e) => e.rule === 'chain-unrelated')!.block).toBe(3);
   });
 
-  it('rejects a leaf issued directly by the root (no intermediate)', async () => {
+  it('accepts a leaf issued directly by a root in the bundle (two-tier PKI) with a warning, serving the leaf alone', async () => {
     const root = await createRoot();
     const leaf = await issue(root);
     const result = validateBundle(pemBundle(leaf.keyPem, leaf.certPem, root.certPem));
+    expect(errorRules(result)).toEqual([]);
+    expect(warningRules(result)).toEqual(['issued-by-root', 'root-dropped']);
+    expect(result.warnings[0]!.message).toMatch(/block 2 \(CN=localhost\) was issued directly by the root block 3 .*trust store/);
+    if (result.ok) expect(result.bundle.chainPems).toEqual([]);
+  });
+
+  it('still rejects a leaf whose issuing root is missing from a two-tier upload', async () => {
+    const root = await createRoot();
+    const leaf = await issue(root);
+    const result = validateBundle(pemBundle(leaf.keyPem, leaf.certPem));
     expect(errorRules(result)).toEqual(['chain-missing-intermediate']);
   });
 
-  it('accepts a lone self-signed server certificate when requireIntermediate is false', async () => {
+  it('accepts a lone self-signed server certificate with a warning (none for the server\'s own default)', async () => {
     const self = await createRoot({ isCa: false, subject: 'CN=localhost', sans: ['localhost'], keyUsage: ['digitalSignature'], extKeyUsage: ['serverAuth'] });
     const bundle = pemBundle(self.keyPem, self.certPem);
-    expect(errorRules(validateBundle(bundle))).toEqual(['chain-missing-intermediate']);
+    const result = validateBundle(bundle);
+    expect(errorRules(result)).toEqual([]);
+    expect(warningRules(result)).toEqual(['self-signed-leaf']);
+    expect(result.warnings[0]!.message).toMatch(/self-signed, so clients must be told to trust this very certificate/);
     const relaxed = validateBundle(bundle, { requireIntermediate: false });
     expect(relaxed.ok).toBe(true);
+    expect(relaxed.warnings).toEqual([]);
     if (relaxed.ok) expect(relaxed.bundle.chainPems).toEqual([]);
   });
 
@@ -167,5 +183,39 @@ describe('rule 4: one chain above the server certificate', () => {
     const chain = await createChain({ intermediate: { keyUsage: ['cRLSign'] } });
     const result = validateBundle(pemBundle(chain.bundle, other.leaf.certPem));
     expect(errorRules(result).sort()).toEqual(['chain-unrelated', 'issuer-key-usage']);
+  });
+});
+
+describe('rule 4: names compared as RFC 5280 says (as OpenSSL does)', () => {
+  it('chains a leaf whose issuer differs from the intermediate\'s subject only in case and white space, as openssl does', async () => {
+    const root = await createRoot();
+    const intermediate = await issue(root, { isCa: true, subject: 'O=Acme  Corp, CN=Example  CA ' });
+    const leaf = await issue(intermediate, { issuerName: 'O=ACME corp, CN=example ca' });
+    expect(leaf.cert.issuer).not.toBe(intermediate.cert.subject);
+    const result = validateBundle(pemBundle(leaf.keyPem, leaf.certPem, intermediate.certPem));
+    expect(errorRules(result)).toEqual([]);
+    expect(result.ok).toBe(true);
+    const openssl = await opensslVerify({ root: root.certPem, intermediates: [intermediate.certPem], leaf: leaf.certPem });
+    expect(openssl).toMatchObject({ ok: true });
+  });
+
+  it('does not chain names that differ in more than case and white space, as openssl does not', async () => {
+    const root = await createRoot();
+    const intermediate = await issue(root, { isCa: true, subject: 'CN=Example CA' });
+    const leaf = await issue(intermediate, { issuerName: 'CN=Example-CA' });
+    expect(errorRules(validateBundle(pemBundle(leaf.keyPem, leaf.certPem, intermediate.certPem)))).toContain('chain-missing-intermediate');
+    expect((await opensslVerify({ root: root.certPem, intermediates: [intermediate.certPem], leaf: leaf.certPem })).ok).toBe(false);
+  });
+
+  it('compares string types by their text: PrintableString, UTF8String and BMPString of one name are equal', () => {
+    const tlv = (tag: number, content: Buffer) => Buffer.concat([Buffer.from([tag, content.length]), content]);
+    const name = (tag: number, text: Buffer) => {
+      const content = tlv(0x31, tlv(0x30, Buffer.concat([tlv(0x06, Buffer.from([0x55, 0x04, 0x03])), tlv(tag, text)])));
+      return { tag: 0x30, content, end: content.length + 2 };
+    };
+    const bmp = Buffer.from('\tExample\n CA', 'utf16le').swap16();
+    expect(canonicalName(name(0x13, Buffer.from('EXAMPLE CA')))).toBe(canonicalName(name(0x0c, Buffer.from(' example   ca'))));
+    expect(canonicalName(name(0x1e, bmp))).toBe(canonicalName(name(0x0c, Buffer.from('example ca'))));
+    expect(canonicalName(name(0x0c, Buffer.from('Ärger')))).not.toBe(canonicalName(name(0x0c, Buffer.from('ärger'))));
   });
 });

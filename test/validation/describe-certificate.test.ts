@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeCertificate, describeChainEntry } from '../../src/validation/describe-certificate.js';
+import { certificateLabel, certificateName, describeCertificate, describeChainEntry } from '../../src/validation/describe-certificate.js';
+import { validateWebhookCa } from '../../src/validation/webhook-ca-rules.js';
 import { createChain, createRoot, issue } from '../helpers/pki.js';
 
 describe('describeCertificate', () => {
@@ -34,5 +35,18 @@ describe('describeCertificate', () => {
     const [rsa, ed] = await Promise.all([createChain({ keyKind: 'rsa2048' }), createChain({ keyKind: 'ed25519' })]);
     expect(describeCertificate(rsa.leaf.cert).key_type).toBe('RSA-2048');
     expect(describeCertificate(ed.leaf.cert).key_type).toBe('Ed25519');
+  });
+
+  it('names a certificate with an empty subject by its subjectAltName, else its serial', async () => {
+    const root = await createRoot();
+    const leaf = await issue(root, { subject: '', sans: ['a.example.test', '192.0.2.1'] });
+    expect(describeCertificate(leaf.cert).subject).toBe('');
+    expect(certificateLabel(4, leaf.cert)).toBe('block 4 (SAN DNS:a.example.test, IP Address:192.0.2.1)');
+    expect(certificateName(describeCertificate(leaf.cert))).toBe('SAN a.example.test, 192.0.2.1');
+    const bare = await issue(root, { subject: '', sans: [] });
+    expect(certificateLabel(1, bare.cert)).toBe(`block 1 (serial ${bare.cert.serialNumber.toLowerCase()})`);
+    const webhook = validateWebhookCa(leaf.certPem, Date.now());
+    expect(webhook.ok).toBe(true);
+    expect(webhook.warnings.map((w) => w.message)).toEqual([expect.stringContaining('block 1 (SAN DNS:a.example.test, IP Address:192.0.2.1) is not a CA certificate')]);
   });
 });

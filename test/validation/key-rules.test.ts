@@ -1,4 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { checkKeyStrength } from '../../src/validation/key-rules.js';
 import { validateBundle, type BundleValidation } from '../../src/validation/validate-bundle.js';
 import { createChain, encryptKeyPem, pemBundle, toPkcs1Pem, toSec1Pem, type TestChain } from '../helpers/pki.js';
 
@@ -129,5 +135,42 @@ describe('rule 7: key types', () => {
       expect(errorRules(result)).toEqual(['unsupported-key']);
       expect(errors(result)[0]!.block).toBe(1);
     }
+  });
+});
+
+describe('rule 7: EC keys with explicit curve parameters', () => {
+  /** A self-signed server certificate whose key openssl wrote with explicit P-256 parameters (no curve OID). */
+  function explicitCurveBundle(): { key: string; cert: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'hotcert-explicit-'));
+    try {
+      const openssl = (...args: string[]) => {
+        try {
+          execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('openssl is missing: install the Debian package openssl');
+          throw error;
+        }
+      };
+      openssl('ecparam', '-name', 'prime256v1', '-param_enc', 'explicit', '-genkey', '-noout', '-out', 'key.pem');
+      openssl('req', '-x509', '-key', 'key.pem', '-subj', '/CN=localhost', '-days', '30', '-out', 'cert.pem',
+        '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'subjectAltName=DNS:localhost', '-addext', 'keyUsage=critical,digitalSignature', '-addext', 'extendedKeyUsage=serverAuth');
+      return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('rejects them with their own rule and the openssl command that converts the key', () => {
+    const { key, cert } = explicitCurveBundle();
+    expect(key).toContain('BEGIN EC PRIVATE KEY');
+    const result = validateBundle(pemBundle(key, cert));
+    expect(errorRules(result)).toEqual(['ec-explicit-parameters']);
+    expect(errors(result)[0]!.message).toMatch(/^block 1 \(the private key\) is an EC key with explicit curve parameters.*openssl ec -in key.pem -param_enc named_curve/);
+  });
+
+  it('checks the public key of certificates too (intermediates are checked without a private key)', () => {
+    const { cert } = explicitCurveBundle();
+    const finding = checkKeyStrength(new X509Certificate(cert).publicKey, 'the public key of block 3', 3);
+    expect(finding.error).toMatchObject({ rule: 'ec-explicit-parameters', block: 3 });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import validate from '../../src/workers/validate-worker.js';
-import { createChain } from '../helpers/pki.js';
+import { createChain, createRoot, pemBundle } from '../helpers/pki.js';
 
 describe('validate worker entry', () => {
   it('validates and runs the canary when called directly', async () => {
@@ -20,11 +20,13 @@ describe('validate worker entry', () => {
     expect(outcome.ok ? [] : outcome.errors.map((e) => e.rule)).toContain('expired');
   });
 
-  it('honours requireIntermediate: false', async () => {
-    const chain = await createChain();
-    const pem = `${chain.leaf.keyPem}${chain.leaf.certPem}`;
-    expect((await validate({ pem, canary: false })).ok).toBe(false);
-    expect((await validate({ pem, requireIntermediate: false })).ok).toBe(true);
+  it('honours requireIntermediate: false (no warning about the server\'s own self-signed default)', async () => {
+    const self = await createRoot({ isCa: false, subject: 'CN=localhost', sans: ['localhost'], keyUsage: ['digitalSignature'], extKeyUsage: ['serverAuth'] });
+    const pem = pemBundle(self.keyPem, self.certPem);
+    expect((await validate({ pem, canary: false })).warnings.map((w) => w.rule)).toEqual(['self-signed-leaf']);
+    const relaxed = await validate({ pem, requireIntermediate: false });
+    expect(relaxed.ok).toBe(true);
+    expect(relaxed.warnings).toEqual([]);
   });
 
   it('blocks for sleepMs first (test hook for the pool timeout)', async () => {

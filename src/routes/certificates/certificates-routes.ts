@@ -2,12 +2,12 @@ import { Hono, type Context } from 'hono';
 import type { CertificateService } from '../../certificates/certificate-service.js';
 import { requireAuth } from '../../http/auth.js';
 import { clientAddress } from '../../http/client-address.js';
-import { invalid } from '../../http/errors.js';
 import { pemContentType, readPem } from '../../http/pem-body.js';
 import { limitConcurrentUploads } from '../../http/upload-concurrency.js';
-import { readJsonObject } from '../../http/read-json.js';
+import { headers, jsonBody, query } from '../../http/validated-input.js';
 import { json, reply } from '../../http/respond.js';
 import type { UserService } from '../../users/user-service.js';
+import { certificatesDocs, ifMatchHeaders, rollbackBody, uploadQuery } from './certificates-openapi.js';
 
 export interface CertificatesRoutesDeps {
   users: UserService;
@@ -25,25 +25,25 @@ export function certificatesRoutes({ users, certificates, uploadsPerClient = 4 }
     ifMatch: c.req.header('if-match'),
   });
 
-  app.get('/', anyUser, (c) => {
+  app.get('/', certificatesDocs.active, anyUser, (c) => {
     const active = certificates.active();
     // For automation: the value to send back in If-Match.
     c.header('ETag', `"${active.fingerprint_sha256}"`);
     return reply(c, { certificates: [active] });
   });
 
-  app.get('/history', anyUser, (c) => reply(c, { certificates: certificates.history() }));
+  app.get('/history', certificatesDocs.history, anyUser, (c) => reply(c, { certificates: certificates.history() }));
 
   // Kept from the WhatsApp API: 404 with an empty body when there is nothing to return.
-  app.get('/ca', anyUser, (c) => {
+  app.get('/ca', certificatesDocs.ca, anyUser, (c) => {
     const pem = certificates.intermediatesPem();
     if (pem === null) return c.body(null, 404);
     return c.text(pem, 200, { 'Content-Type': 'text/plain; charset=utf-8' });
   });
 
-  app.post('/', admin, limitConcurrentUploads({ perClient: uploadsPerClient }), pemContentType, async (c) => {
+  app.post('/', certificatesDocs.upload, admin, query(uploadQuery), headers(ifMatchHeaders), limitConcurrentUploads({ perClient: uploadsPerClient }), pemContentType, async (c) => {
     const pem = await readPem(c);
-    const dryRun = c.req.query('dry_run') === 'true';
+    const dryRun = c.req.valid('query').dry_run === 'true';
     const result = await certificates.upload(pem, context(c), { dryRun });
     if ('report' in result) return reply(c, { report: result.report });
     if (result.timings) {
@@ -54,17 +54,12 @@ export function certificatesRoutes({ users, certificates, uploadsPerClient = 4 }
     return json(c, null, 201);
   });
 
-  app.post('/rollback', admin, async (c) => {
-    const body = await readJsonObject(c);
-    const version = body.version;
-    if (version !== undefined && (typeof version !== 'number' || !Number.isInteger(version) || version < 1)) {
-      throw invalid('version must be a positive whole number');
-    }
-    const view = await certificates.rollback(version, context(c));
+  app.post('/rollback', certificatesDocs.rollback, admin, headers(ifMatchHeaders), jsonBody(rollbackBody), async (c) => {
+    const view = await certificates.rollback(c.req.valid('json').version, context(c));
     return reply(c, { certificates: [view] });
   });
 
-  app.delete('/', admin, async (c) => {
+  app.delete('/', certificatesDocs.reset, admin, headers(ifMatchHeaders), async (c) => {
     await certificates.reset(context(c));
     return json(c, null, 200);
   });

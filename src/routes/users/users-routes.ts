@@ -1,43 +1,42 @@
 import { Hono } from 'hono';
 import { parseBasic, requireAuth } from '../../http/auth.js';
 import { clientAddress } from '../../http/client-address.js';
-import { readJsonObject } from '../../http/read-json.js';
+import { jsonBody, params } from '../../http/validated-input.js';
 import { reply } from '../../http/respond.js';
 import type { UserService } from '../../users/user-service.js';
+import { createUserBody, loginBody, updateUserBody, userParams, usersDocs } from './users-openapi.js';
 
 export function usersRoutes({ users }: { users: UserService }) {
   const app = new Hono();
   const auth = requireAuth({ users });
+  const admin = requireAuth({ users, adminOnly: true });
 
-  app.post('/login', async (c) => {
+  app.post('/login', usersDocs.login, jsonBody(loginBody), async (c) => {
     const credentials = parseBasic(c.req.header('authorization'));
-    const body = await readJsonObject(c);
-    const { token, expiresAfter } = await users.login(credentials, body.new_password, clientAddress(c));
+    const { token, expiresAfter } = await users.login(credentials, c.req.valid('json').new_password, clientAddress(c));
     return reply(c, { users: [{ token, expires_after: expiresAfter }] });
   });
 
-  app.post('/logout', auth, (c) => {
+  app.post('/logout', usersDocs.logout, auth, (c) => {
     users.logout(c.var.user!, clientAddress(c));
     return reply(c, {});
   });
 
-  app.post('/', auth, async (c) => {
-    const body = await readJsonObject(c, { required: true });
-    const created = await users.create(c.var.user!, body, clientAddress(c));
+  app.post('/', usersDocs.create, admin, jsonBody(createUserBody, { required: true }), async (c) => {
+    const created = await users.create(c.var.user!, c.req.valid('json'), clientAddress(c));
     return reply(c, { users: [created] }, 201);
   });
 
-  app.get('/:name', auth, (c) => reply(c, { users: [users.get(c.var.user!, c.req.param('name'))] }));
+  app.get('/:name', usersDocs.get, auth, params(userParams), (c) => reply(c, { users: [users.get(c.var.user!, c.req.valid('param').name)] }));
 
-  app.put('/:name', auth, async (c) => {
-    const body = await readJsonObject(c, { required: true });
-    const updated = await users.update(c.var.user!, c.req.param('name'), body, clientAddress(c));
+  app.put('/:name', usersDocs.update, auth, params(userParams), jsonBody(updateUserBody, { required: true }), async (c) => {
+    const updated = await users.update(c.var.user!, c.req.valid('param').name, c.req.valid('json'), clientAddress(c));
     return reply(c, { users: [updated] });
   });
 
-  app.delete('/:name', auth, (c) => {
-    users.delete(c.var.user!, c.req.param('name'), clientAddress(c));
-    return reply(c, { users: [{ username: c.req.param('name') }] });
+  app.delete('/:name', usersDocs.delete, admin, params(userParams), (c) => {
+    users.delete(c.var.user!, c.req.valid('param').name, clientAddress(c));
+    return reply(c, { users: [{ username: c.req.valid('param').name }] });
   });
 
   return app;

@@ -1,0 +1,46 @@
+import { Hono, type Context } from 'hono';
+import { notFound } from '../http/errors.js';
+import { loadAdminAssets, type AdminAsset } from './admin-assets.js';
+
+/** Scripts, styles and calls from this origin only; no inline code, no framing, no HTML built from strings. */
+export const ADMIN_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'",
+].join('; ');
+
+function serve(c: Context, asset: AdminAsset): Response {
+  return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, {
+    'Content-Type': asset.contentType,
+    'Content-Security-Policy': ADMIN_CSP,
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+  });
+}
+
+/** The admin page: static files from public/admin that call the /v1 API with a bearer token held in memory. */
+export function adminRoutes({ assets = loadAdminAssets() }: { assets?: Map<string, AdminAsset> } = {}) {
+  const app = new Hono();
+  const page = (c: Context) => {
+    const index = assets.get('index.html');
+    if (!index) throw notFound('the admin page files (public/admin) are missing from this installation');
+    return serve(c, index);
+  };
+  app.get('/', page);
+  app.get('/assets/:name', (c) => {
+    const name = c.req.param('name');
+    const asset = name === 'index.html' ? undefined : assets.get(name);
+    if (!asset) throw notFound(`no admin file ${name}`);
+    return serve(c, asset);
+  });
+  return app;
+}

@@ -1,0 +1,202 @@
+import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Upstream } from '../config.js';
+import { requestIdFor } from '../http/request-log.js';
+import type { Metrics } from '../observability/metrics.js';
+import { sendEnvelope } from './error-envelope.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
+import { isHotcertPath } from './own-paths.js';
+import { openTunnel } from './tunnel.js';
+
+export interface ReverseProxyOptions {
+  upstream: Upstream;
+  /** How long the upstream gets to answer with headers once the request is sent (504 after). */
+  timeoutMs: number;
+  /** Largest request body forwarded (413 above); undefined for no limit. */
+  maxBodyBytes?: number | undefined;
+  logger: Logger;
+  metrics?: Metrics | undefined;
+}
+
+export interface ReverseProxy {
+  /** Streams a request that is not hotcert's own to the upstream and returns true; false leaves it to hotcert's app. */
+  forward(req: IncomingMessage, res: ServerResponse): boolean;
+  /** The server's 'upgrade' event: tunnels WebSocket and other Upgrade requests; refuses them on hotcert's paths. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Drops pooled upstream connections and open tunnels (after the server stopped accepting). */
+  close(): void;
+}
+
+export type UpstreamFailure = 'unreachable' | 'timeout' | 'reset';
+
+/** Only these are retried, once, when a pooled connection turns out closed by the upstream (the keep-alive race). */
+const RETRYABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Where the upstream is, as node:http request options. */
+export function upstreamTarget(upstream: Upstream): http.RequestOptions {
+  return upstream.kind === 'unix' ? { socketPath: upstream.socketPath } : { host: upstream.host, port: upstream.port };
+}
+
+/** Reverse proxy mode (issue 11): forwarding at the Node level, streaming both ways, a keep-alive pool. */
+export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
+  const { logger, metrics, timeoutMs, maxBodyBytes } = options;
+  const target = upstreamTarget(options.upstream);
+  const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
+  const tunnels = new Set<Duplex>();
+
+  const upstreamFailed = (reason: UpstreamFailure, requestId: string, error: NodeJS.ErrnoException | undefined) => {
+    metrics?.proxyUpstreamError(reason);
+    logger.warn({ event: 'proxy.upstream_error', reason, code: error?.code, request_id: requestId, upstream: options.upstream.label }, 'upstream failed');
+  };
+
+  function forward(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = req.url ?? '/';
+    if (isHotcertPath(url)) return false;
+    const started = performance.now();
+    const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined);
+    const method = req.method ?? 'GET';
+
+    res.once('close', () => {
+      const aborted = !res.writableFinished;
+      const status = res.headersSent ? res.statusCode : 499;
+      metrics?.request(method, 'proxy', status, (performance.now() - started) / 1000);
+      logger.info(
+        {
+          event: 'http.request',
+          request_id: requestId,
+          method,
+          route: 'proxy',
+          status,
+          duration_ms: Math.round((performance.now() - started) * 100) / 100,
+          ...(aborted ? { client_aborted: true } : {}),
+        },
+        'request',
+      );
+    });
+
+    const declared = req.headers['content-length'];
+    if (maxBodyBytes !== undefined && declared !== undefined && Number(declared) > maxBodyBytes) {
+      sendEnvelope(res, 413, 'invalidParameter', `the body is larger than ${maxBodyBytes} bytes (MAX_PROXY_BODY_BYTES)`, requestId, true);
+      return true;
+    }
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
+    const headers = upstreamRequestHeaders(req, { requestId });
+    const path = url.startsWith('/') || url === '*' ? url : absoluteToOrigin(url);
+
+    // The client left, or the proxy already answered: upstream errors after that are expected, not reported.
+    let abandoned = false;
+    let current: ClientRequest | undefined;
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      abandoned = true;
+      current?.destroy();
+    });
+
+    const send = (retry: boolean) => {
+      let timer: NodeJS.Timeout | undefined;
+      let timedOut = false;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          timedOut = true;
+          upstreamReq.destroy();
+        }, timeoutMs);
+      };
+      const upstreamReq = http.request({ ...target, method, path, headers, agent });
+      current = upstreamReq;
+      // The clock covers connecting and, once the body is sent, waiting for headers; not a slow client's upload.
+      arm();
+      upstreamReq.once('socket', (socket) => {
+        if (socket.connecting) socket.once('connect', () => hasBody && clearTimeout(timer));
+        else if (hasBody) clearTimeout(timer);
+      });
+      upstreamReq.once('finish', () => hasBody && arm());
+
+      upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        if (abandoned) return;
+        if (res.headersSent) {
+          // The answer had begun: the client sees a cut response, never a wrong one.
+          upstreamFailed('reset', requestId, error);
+          res.destroy();
+          return;
+        }
+        if (retry && upstreamReq.reusedSocket && !timedOut && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+          send(false);
+          return;
+        }
+        req.unpipe(upstreamReq);
+        if (timedOut) {
+          upstreamFailed('timeout', requestId, error);
+          sendEnvelope(res, 504, 'notReady', `the application behind hotcert did not answer within ${timeoutMs} ms (UPSTREAM_TIMEOUT_MS)`, requestId, hasBody && !req.complete);
+        } else {
+          upstreamFailed('unreachable', requestId, error);
+          sendEnvelope(res, 502, 'notReady', 'the application behind hotcert is not reachable', requestId, hasBody && !req.complete);
+        }
+      });
+
+      upstreamReq.once('response', (upstreamRes) => {
+        clearTimeout(timer);
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, clientResponseHeaders(upstreamRes.rawHeaders, requestId));
+        // A streamed answer (no length) shows its headers at once, as server-sent events need.
+        if (upstreamRes.headers['content-length'] === undefined) res.flushHeaders();
+        pipeline(upstreamRes, res, (error) => {
+          if (error && !abandoned) {
+            upstreamFailed('reset', requestId, error as NodeJS.ErrnoException);
+            res.destroy();
+          }
+        });
+      });
+
+      if (!hasBody) {
+        upstreamReq.end();
+        return;
+      }
+      req.pipe(upstreamReq);
+      // A client that vanishes mid-upload: the upstream sees its request aborted, not a short body.
+      req.once('error', () => upstreamReq.destroy());
+      if (maxBodyBytes === undefined) return;
+      let received = 0;
+      const count = (chunk: Buffer) => {
+        received += chunk.length;
+        if (received <= maxBodyBytes) return;
+        req.off('data', count);
+        req.unpipe(upstreamReq);
+        req.resume();
+        abandoned = true;
+        upstreamReq.destroy();
+        if (res.headersSent) res.destroy();
+        else sendEnvelope(res, 413, 'invalidParameter', `the body is larger than ${maxBodyBytes} bytes (MAX_PROXY_BODY_BYTES)`, requestId, true);
+      };
+      req.on('data', count);
+    };
+
+    send(!hasBody && RETRYABLE_METHODS.has(method));
+    return true;
+  }
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    openTunnel(req, socket, head, { target, timeoutMs, logger, metrics, tunnels, upstreamFailed });
+  }
+
+  return {
+    forward,
+    upgrade,
+    close() {
+      agent.destroy();
+      for (const socket of tunnels) socket.destroy();
+      tunnels.clear();
+    },
+  };
+}
+
+function absoluteToOrigin(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.pathname + parsed.search;
+  } catch {
+    return '/';
+  }
+}
