@@ -24,7 +24,12 @@ export const usernameField = z
 
 export const loginBody = z.object({ new_password: passwordField('new_password').optional() }).meta({ id: 'LoginRequest' });
 export const createUserBody = z.object({ username: usernameField, password: passwordField('password') }).meta({ id: 'CreateUserRequest' });
-export const updateUserBody = z.object({ password: passwordField('password') }).meta({ id: 'UpdateUserRequest' });
+export const updateUserBody = z
+  .object({
+    password: passwordField('password'),
+    current_password: z.string().optional().meta({ description: 'Required when users change their own password; not when an admin changes another user.' }),
+  })
+  .meta({ id: 'UpdateUserRequest' });
 export const userParams = z.object({ name: z.string().meta({ description: 'The user name (case-sensitive).' }) });
 
 const username = z.object({ username: z.string() });
