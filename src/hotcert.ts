@@ -17,6 +17,7 @@ import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
 import { createReverseProxy } from './proxy/reverse-proxy.js';
 import { establishMasterKey, MasterKeyError } from './secrets/master-key.js';
+import { createStorageHealth, DESCRIPTIONS, storageProblemOf } from './db/storage-health.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
 import { startServer, type ListenOptions, type RunningServer } from './tls/https-server.js';
 import { rotateTicketKeys } from './tls/ticket-keys.js';
@@ -41,6 +42,7 @@ export interface Services {
   metrics: ReturnType<typeof createMetrics>;
   identities: ReturnType<typeof createIdentitySwitch>;
   trustStore: ReturnType<typeof createTrustStore>;
+  storage: ReturnType<typeof createStorageHealth>;
   masterKey: Buffer;
   close(): Promise<void>;
 }
@@ -100,6 +102,8 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
   } catch (error) {
     db?.$client.close();
     if (error instanceof MasterKeyError) throw new DataDirError(error.message);
+    const problem = storageProblemOf(error, dataDir);
+    if (problem === 'full') throw new DataDirError(`DATA_DIR ${dataDir} ${DESCRIPTIONS.full}: the database cannot be opened; free some space`);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'ENOENT' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
       throw new DataDirError(`DATA_DIR ${dataDir} is not writable: ${describeFsError(error)}`);
@@ -112,6 +116,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
       : undefined;
   const writer = options.writeThread ? startWriteThread(path.join(dataDir, 'hotcert.db')) : undefined;
   const metrics = createMetrics({ processMetrics: options.processMetrics });
+  const storage = createStorageHealth({ dataDir, logger: options.logger, clock, onChange: (state) => metrics.storage(state) });
   const audit = createAuditRepo(db, clock);
   const repo = createCertificatesRepo(db, clock);
   const identities = createIdentitySwitch();
@@ -143,6 +148,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     metrics,
     identities,
     trustStore,
+    storage,
     masterKey,
     async close() {
       await pool?.close();
