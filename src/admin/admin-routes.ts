@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { notFound } from '../http/errors.js';
 import { loadAdminAssets, type AdminAsset } from './admin-assets.js';
+import { adminDocs } from './admin-openapi.js';
 
 /** Scripts, styles and calls from this origin only; no inline code, no framing, no HTML built from strings. */
 export const ADMIN_CSP = [
@@ -35,8 +36,8 @@ export function adminRoutes({ assets = loadAdminAssets() }: { assets?: Map<strin
     if (!index) throw notFound('the admin page files (public/admin) are missing from this installation');
     return serve(c, index);
   };
-  app.get('/', page);
-  app.get('/assets/:name', (c) => {
+  app.get('/', adminDocs.page, page);
+  app.get('/assets/:name', adminDocs.asset, (c) => {
     const name = c.req.param('name');
     const asset = name === 'index.html' ? undefined : assets.get(name);
     if (!asset) throw notFound(`no admin file ${name}`);
