@@ -141,6 +141,9 @@ describe('OpenAPI document: /v1/openapi.json', () => {
       () => ({ op: 'PUT /v1/users/{name}', why: 'weak password', url: '/v1/users/auditor', headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ password: 'weak' }), status: 400 }),
       () => ({ op: 'PUT /v1/users/{name}', why: 'unknown user', url: '/v1/users/nobody', headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ password: USER_PASSWORD }), status: 404 }),
       () => ({ op: 'PUT /v1/users/{name}', why: 'another user', url: '/v1/users/admin', headers: { ...bearer('user'), ...json({}).headers }, body: JSON.stringify({ password: USER_PASSWORD }), status: 403 }),
+      () => ({ op: 'PUT /v1/users/{name}', why: 'own change without current_password', url: '/v1/users/auditor', headers: { ...bearer('user'), ...json({}).headers }, body: JSON.stringify({ password: USER_PASSWORD }), status: 400 }),
+      () => ({ op: 'PUT /v1/users/{name}', why: 'own change, wrong current_password', url: '/v1/users/auditor', headers: { ...bearer('user'), ...json({}).headers }, body: JSON.stringify({ password: USER_PASSWORD, current_password: 'Wrong-Passw0rd!' }), status: 403 }),
+      () => ({ op: 'PUT /v1/users/{name}', why: 'own change', url: '/v1/users/auditor', headers: { ...bearer('user'), ...json({}).headers }, body: JSON.stringify({ password: USER_PASSWORD, current_password: USER_PASSWORD }), status: 200 }),
       () => ({ op: 'PUT /v1/users/{name}', why: 'admin changes it', url: '/v1/users/auditor', headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ password: USER_PASSWORD }), status: 200 }),
       { op: 'POST /v1/users/login', why: 'after the change', headers: login('auditor', USER_PASSWORD), status: 200, then: (res) => (state.user = res.json.users[0].token) },
 
