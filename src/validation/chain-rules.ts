@@ -114,7 +114,7 @@ export function buildChain(leaf: ParsedCertificate, certs: ParsedCertificate[], 
 }
 
 function missingIssuer(leaf: ParsedCertificate): Finding {
-  return finding('chain-missing-intermediate', `the server certificate ${leaf.label} was issued by ${formatName(leaf.x509.issuer) || 'an empty issuer name'}, which is not in the upload; add the intermediate certificate(s) from your CA after the server certificate`, leaf.block);
+  return finding('chain-missing-intermediate', `the server certificate ${leaf.label} was issued by ${formatName(leaf.x509.issuer) || 'an empty issuer name'}, which is not in the upload; add the intermediate certificate(s) from your CA after the server certificate (or, if that issuer is your CA's root, the root itself)`, leaf.block);
 }
 
 /** Every issuer is a CA, may sign certificates, and its path length constraint holds. */
