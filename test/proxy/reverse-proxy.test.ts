@@ -78,7 +78,9 @@ describe('headers for the upstream', () => {
   const incoming = (rawHeaders: string[], remoteAddress: string) => {
     const headers: Record<string, string> = {};
     for (let i = 0; i < rawHeaders.length; i += 2) headers[rawHeaders[i]!.toLowerCase()] = rawHeaders[i + 1]!;
-    return { rawHeaders, headers, socket: { remoteAddress } } as unknown as IncomingMessage;
+    // Pseudo-headers only exist in HTTP/2 requests, so a request carrying them is an HTTP/2 one.
+    const httpVersionMajor = rawHeaders.some((name) => name.startsWith(':')) ? 2 : 1;
+    return { rawHeaders, headers, httpVersionMajor, socket: { remoteAddress } } as unknown as IncomingMessage;
   };
 
   it('quotes an IPv6 client in Forwarded and escapes the host', () => {
