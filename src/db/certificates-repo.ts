@@ -109,7 +109,8 @@ export function createCertificatesRepo(db: Db, clock: () => number) {
       try {
         return writeActivation(db, version, audit, options);
       } catch (error) {
-        db.$client.exec('ROLLBACK');
+        // SQLite may already have rolled back (SQLITE_FULL, IOERR): a second ROLLBACK would hide the real code.
+        if (db.$client.inTransaction) db.$client.exec('ROLLBACK');
         throw error;
       }
     },
