@@ -7,6 +7,7 @@ import type { WebhookCaService } from './certificates/webhook-ca-service.js';
 import type { AuditRepo } from './db/audit-repo.js';
 import type { StorageHealth } from './db/storage-health.js';
 import { limitBody } from './http/body-limit.js';
+import { isClientBodyError } from './http/client-errors.js';
 import { ApiError, errorCodes, type ErrorEntry } from './http/errors.js';
 import { meta } from './http/meta.js';
 import { methodNotAllowed } from './http/method-not-allowed.js';
@@ -79,6 +80,10 @@ export function createApp(deps: AppDeps): Hono {
     }
     if (error instanceof HTTPException && error.status < 500) {
       return json(c, envelope([{ ...errorCodes.invalidParameter, details: 'the request could not be read' }]), error.status);
+    }
+    if (isClientBodyError(error)) {
+      logger.warn({ event: 'http.bad_body', code: (error as NodeJS.ErrnoException).code, route: c.req.path, request_id: c.get('requestId') }, 'request body could not be read');
+      return json(c, envelope([{ ...errorCodes.invalidParameter, details: 'the request body could not be read (malformed or cut short)' }]), 400);
     }
     const storageProblem = deps.storage?.noteError(error);
     if (storageProblem) {

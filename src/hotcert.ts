@@ -20,7 +20,7 @@ import { establishMasterKey, MasterKeyError } from './secrets/master-key.js';
 import { createStorageHealth, DESCRIPTIONS, storageProblemOf } from './db/storage-health.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
 import { startServer, type ListenOptions, type RunningServer } from './tls/https-server.js';
-import { rotateTicketKeys } from './tls/ticket-keys.js';
+import { createTicketKeyStore } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
 import { createLoginThrottle, type LoginThrottleOptions } from './users/login-throttle.js';
 import { startSetupWarning } from './users/setup-warning.js';
@@ -90,7 +90,7 @@ export function existingDataDir(dataDir: string): string {
 }
 
 /** Wires every service on one data directory. Used by the server and by the CLI. */
-export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, options: ServiceOptions): Services {
+export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile'>>, options: ServiceOptions): Services {
   const clock = options.clock ?? Date.now;
   const dataDir = options.readOnly ? existingDataDir(config.dataDir) : prepareDataDir(config.dataDir);
   let masterKey: Buffer;
@@ -119,7 +119,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
   const storage = createStorageHealth({ dataDir, logger: options.logger, clock, onChange: (state) => metrics.storage(state) });
   const audit = createAuditRepo(db, clock);
   const repo = createCertificatesRepo(db, clock);
-  const identities = createIdentitySwitch();
+  const identities = createIdentitySwitch(undefined, config.tlsProfile);
   const trustStore = createTrustStore();
   const validate = pool
     ? (task: ValidateTask) => {
@@ -137,7 +137,8 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     logger: options.logger,
     clock,
   });
-  const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics });
+  const ticketKeys = createTicketKeyStore(settings, masterKey);
+  const certificates = createCertificateService({ repo, audit, identities, ticketKeys, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics });
   const webhookCa = createWebhookCaService({ repo: createWebhookCaRepo(db, clock), audit, trustStore, clock, logger: options.logger });
   return {
     db,
@@ -237,11 +238,12 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
       headersTimeoutMs: options.headersTimeoutMs,
       // With a proxy, its body guards replace Node's whole-request timeout (which would cut long uploads).
       requestTimeoutMs: proxy ? 0 : options.requestTimeoutMs,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      maxConnectionsPerClient: config.maxConnectionsPerClient,
       forward: proxy?.forward,
       upgrade: proxy?.upgrade,
     });
 
-    const stopTicketRotation = rotateTicketKeys(listener.server, services.masterKey, options.clock ?? Date.now);
     const syncTimer = setInterval(() => {
       certificates
         .syncFromDatabase()
@@ -259,6 +261,11 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
       }
     }, options.tokenPurgeIntervalMs ?? 60 * 60 * 1000);
     purgeTimer.unref();
+    // Keys also age out without a certificate change: one process replaces day-old keys, every process takes them.
+    const ticketKeyTimer = setInterval(() => {
+      certificates.refreshTicketKeys().catch((error: unknown) => logger.error({ event: 'tls.ticket_keys_failed', error_name: (error as Error).name }, 'ticket key rotation failed'));
+    }, 60 * 60 * 1000);
+    ticketKeyTimer.unref();
 
     const stopSetupWarning = startSetupWarning({ users, logger, intervalMs: options.setupWarningIntervalMs });
 
@@ -286,7 +293,7 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
         clearInterval(syncTimer);
         clearInterval(expiryTimer);
         clearInterval(purgeTimer);
-        stopTicketRotation();
+        clearInterval(ticketKeyTimer);
         stopSetupWarning();
         // Tunnels never end by themselves (a WebSocket stays open), so they close now; requests get the grace period.
         proxy?.closeTunnels();

@@ -77,6 +77,7 @@ export function startWriteThread(file: string, workerFile = builtWorkerFile('db/
       audit,
       expectedFingerprint: options.expectedFingerprint,
       fallbackReason: options.fallbackReason ?? null,
+      ticketKeysSealed: options.ticketKeysSealed,
     });
     const raw = begun.row as unknown as CertificateRow;
     const row = { ...raw, keySealed: Buffer.from(raw.keySealed) };
