@@ -38,6 +38,7 @@ const errorStatuses = {
   429: { kinds: ['tooManyRequests'], description: 'Throttled; retry after `Retry-After` seconds.' },
   500: { kinds: ['internal'], description: 'A bug; the answer never holds a stack or key material, the server log has the request id.' },
   503: { kinds: ['notReady'], description: 'Busy (validation pool, database lock) or not ready; retry after `Retry-After` seconds.' },
+  507: { kinds: ['notReady'], description: 'The data directory is full, read-only or gone: nothing was changed; hotcert recovers by itself once it is fixed.' },
 } satisfies Record<number, { kinds: ErrorKind[]; description: string }>;
 
 export type ErrorStatus = keyof typeof errorStatuses;
@@ -55,7 +56,7 @@ export function errorResponses(statuses: ErrorStatus[], details: Partial<Record<
   return Object.fromEntries(
     statuses.map((status) => [
       String(status),
-      jsonResponse(errorEnvelopeSchema(status), details[status] ?? errorStatuses[status].description, status === 429 || status === 503 ? retryAfter : undefined),
+      jsonResponse(errorEnvelopeSchema(status), details[status] ?? errorStatuses[status].description, status === 429 || status === 503 || status === 507 ? retryAfter : undefined),
     ]),
   );
 }
