@@ -24,6 +24,8 @@ export const textResponse = (description: string, media = 'text/plain') => ({ de
 export const emptyResponse = (description: string) => ({ description });
 
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string' as const } } };
+const challenge = { 'WWW-Authenticate': { description: 'The scheme to authenticate with: Basic on the login, Bearer elsewhere.', schema: { type: 'string' as const } } };
+const headersOf = (status: number): typeof challenge | typeof retryAfter | undefined => (status === 401 ? challenge : status === 429 || status === 503 || status === 507 ? retryAfter : undefined);
 
 /** SPEC §3 "Errors": which codes each HTTP status carries. */
 const errorStatuses = {
@@ -56,7 +58,7 @@ export function errorResponses(statuses: ErrorStatus[], details: Partial<Record<
   return Object.fromEntries(
     statuses.map((status) => [
       String(status),
-      jsonResponse(errorEnvelopeSchema(status), details[status] ?? errorStatuses[status].description, status === 429 || status === 503 || status === 507 ? retryAfter : undefined),
+      jsonResponse(errorEnvelopeSchema(status), details[status] ?? errorStatuses[status].description, headersOf(status)),
     ]),
   );
 }
