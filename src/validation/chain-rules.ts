@@ -8,7 +8,7 @@ import { isSelfSigned, issuedBy, type ParsedCertificate } from './parse-certific
 export const DOCUMENTED_ORDER = 'private key, server certificate, then intermediates from the leaf upwards';
 
 export interface ServerCertificateResult {
-  leaf?: ParsedCertificate;
+  leaf?: ParsedCertificate | undefined;
   /** Other certificates the key matches (already reported): not chain candidates. */
   alsoMatching: ParsedCertificate[];
   errors: Finding[];

@@ -29,13 +29,13 @@ export interface NormalizedBundle {
 
 export interface ValidateOptions {
   /** ms since the epoch; default Date.now(). */
-  now?: number;
+  now?: number | undefined;
   /**
    * Default true: an upload. False when re-checking a bundle hotcert stored itself (its self-signed default,
    * or a rollback target without intermediates, whose root was dropped at upload): a leaf served alone is
    * then neither warned about nor missing its issuer.
    */
-  requireIntermediate?: boolean;
+  requireIntermediate?: boolean | undefined;
 }
 
 export type BundleValidation =
