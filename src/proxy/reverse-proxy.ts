@@ -108,6 +108,7 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
     const send = (retry: boolean) => {
       let timer: NodeJS.Timeout | undefined;
       let timedOut = false;
+      let answered = false;
       const arm = () => {
         clearTimeout(timer);
         timer = setTimeout(() => {
@@ -123,7 +124,8 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
         if (socket.connecting) socket.once('connect', () => hasBody && clearTimeout(timer));
         else if (hasBody) clearTimeout(timer);
       });
-      upstreamReq.once('finish', () => hasBody && arm());
+      // An upstream may answer before the body is all sent (an early 401, an echo): then there is nothing left to time.
+      upstreamReq.once('finish', () => hasBody && !answered && arm());
 
       upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -149,6 +151,7 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
       });
 
       upstreamReq.once('response', (upstreamRes) => {
+        answered = true;
         clearTimeout(timer);
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, clientResponseHeaders(upstreamRes.rawHeaders, requestId));
         // A streamed answer (no length) shows its headers at once, as server-sent events need.

@@ -246,6 +246,26 @@ describe('reverse proxy mode (UPSTREAM)', () => {
     expect((await request(server.port, 'GET', '/app/after-timeout')).status).toBe(200);
   });
 
+  it('does not time out an answer that began before the request body was all sent', async () => {
+    // The second half of the body is sent only once the answer's headers arrived.
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = https.request(
+        { host: '127.0.0.1', port: server.port, method: 'POST', path: `/early?hold=${TIMEOUT_MS + 500}`, rejectUnauthorized: false, agent: false },
+        (r) => {
+          req.end(Buffer.alloc(1000, 2));
+          let text = '';
+          r.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
+          r.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.write(Buffer.alloc(1000, 1));
+    });
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('received 2000\ndone\n');
+  });
+
   it('aborts the upstream request when the client disconnects mid-download or mid-upload', async () => {
     await new Promise<void>((resolve, reject) => {
       const req = https.request({ host: '127.0.0.1', port: server.port, path: '/drip', rejectUnauthorized: false, agent: false }, (res) => {
