@@ -514,3 +514,19 @@ describe('reverse proxy and slow clients', () => {
     expect((await request(server.port, 'GET', '/healthz')).status).toBe(200);
   });
 });
+
+describe('without UPSTREAM', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.close());
+
+  it('answers paths that are not its own, upgrades included, with the 404 envelope as before', async () => {
+    const res = await request(server.port, 'GET', '/app/page');
+    expect(res.status).toBe(404);
+    expect(res.json.errors[0]).toMatchObject({ code: 1006 });
+    await expect(connectWebSocket(server.port, '/ws')).rejects.toThrow(/HTTP\/1\.1 404/);
+    expect(logLines(server).filter((entry) => entry.route === 'proxy')).toEqual([]);
+  });
+});
