@@ -1,4 +1,5 @@
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
 import type { Logger } from 'pino';
@@ -92,7 +93,11 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
       sendEnvelope(res, 413, 'invalidParameter', `the body is larger than ${maxBodyBytes} bytes (MAX_PROXY_BODY_BYTES)`, requestId, true);
       return true;
     }
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
+    const h2 = req.httpVersionMajor === 2;
+    // HTTP/2 has no Transfer-Encoding: a body follows unless the HEADERS frame ended the stream.
+    const hasBody = h2
+      ? !(req as unknown as Http2ServerRequest).stream.endAfterHeaders
+      : req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
     const headers = upstreamRequestHeaders(req, { requestId });
     const path = url.startsWith('/') || url === '*' ? url : absoluteToOrigin(url);
 
@@ -153,7 +158,11 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
       upstreamReq.once('response', (upstreamRes) => {
         answered = true;
         clearTimeout(timer);
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, clientResponseHeaders(upstreamRes.rawHeaders, requestId));
+        const status = upstreamRes.statusCode ?? 502;
+        const headers = clientResponseHeaders(upstreamRes.rawHeaders, requestId);
+        // HTTP/2 has no reason phrase (Node warns when given one).
+        if (h2) res.writeHead(status, headers);
+        else res.writeHead(status, upstreamRes.statusMessage, headers);
         // A streamed answer (no length) shows its headers at once, as server-sent events need.
         if (upstreamRes.headers['content-length'] === undefined) res.flushHeaders();
         pipeline(upstreamRes, res, (error) => {
