@@ -75,10 +75,10 @@ describe('which paths hotcert keeps', () => {
 });
 
 describe('headers for the upstream', () => {
-  const incoming = (rawHeaders: string[], remoteAddress: string) => {
+  const incoming = (rawHeaders: string[], remoteAddress: string, httpVersionMajor = 1) => {
     const headers: Record<string, string> = {};
     for (let i = 0; i < rawHeaders.length; i += 2) headers[rawHeaders[i]!.toLowerCase()] = rawHeaders[i + 1]!;
-    return { rawHeaders, headers, socket: { remoteAddress } } as unknown as IncomingMessage;
+    return { rawHeaders, headers, httpVersionMajor, socket: { remoteAddress } } as unknown as IncomingMessage;
   };
 
   it('quotes an IPv6 client in Forwarded and escapes the host', () => {
@@ -88,7 +88,7 @@ describe('headers for the upstream', () => {
   });
 
   it('drops HTTP/2 pseudo-headers and takes Host from :authority', () => {
-    const out = pairs(upstreamRequestHeaders(incoming([':method', 'GET', ':path', '/x', ':authority', 'h2.example', ':scheme', 'https', 'accept', '*/*'], '127.0.0.1'), { requestId: 'r2' }));
+    const out = pairs(upstreamRequestHeaders(incoming([':method', 'GET', ':path', '/x', ':authority', 'h2.example', ':scheme', 'https', 'accept', '*/*'], '127.0.0.1', 2), { requestId: 'r2' }));
     expect(out.filter(([name]) => name.startsWith(':'))).toEqual([]);
     expect(out).toContainEqual(['host', 'h2.example']);
     expect(out).toContainEqual(['x-forwarded-host', 'h2.example']);
