@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -512,6 +513,39 @@ describe('reverse proxy and slow clients', () => {
     const body = await trickle(upload, Array(60).fill('A'), 200);
     expect(body.sent).toBeLessThan(60);
     expect((await request(server.port, 'GET', '/healthz')).status).toBe(200);
+  });
+
+  it("cancels only the stream of an HTTP/2 request that trickles the body of one of hotcert's own routes", async () => {
+    const token = await server.adminToken();
+    const session = http2.connect(`https://127.0.0.1:${server.port}`, { rejectUnauthorized: false });
+    session.on('error', () => undefined);
+    try {
+      const stream = session.request({ ':method': 'POST', ':path': '/v1/certificates/external', authorization: `Bearer ${token}`, 'content-type': 'text/plain' });
+      stream.on('error', () => undefined);
+      stream.resume();
+      let sent = 0;
+      const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+      const timer = setInterval(() => {
+        if (stream.closed) return clearInterval(timer);
+        // All sent and the server still waiting: give up (the assertion on `sent` then fails).
+        if (sent >= 60) return stream.close();
+        stream.write('A');
+        sent++;
+      }, 200);
+      await closed;
+      clearInterval(timer);
+      expect(sent).toBeLessThan(60);
+      // The connection and its other streams are untouched.
+      const other = session.request({ ':method': 'GET', ':path': '/healthz' });
+      const status = await new Promise<number>((resolve, reject) => {
+        other.once('response', (headers) => resolve(Number(headers[':status'])));
+        other.once('error', reject);
+      });
+      other.resume();
+      expect(status).toBe(200);
+    } finally {
+      session.close();
+    }
   });
 });
 
