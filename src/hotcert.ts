@@ -17,9 +17,10 @@ import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
 import { createReverseProxy } from './proxy/reverse-proxy.js';
 import { establishMasterKey, MasterKeyError } from './secrets/master-key.js';
+import { createStorageHealth, DESCRIPTIONS, storageProblemOf } from './db/storage-health.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
 import { startServer, type ListenOptions, type RunningServer } from './tls/https-server.js';
-import { rotateTicketKeys } from './tls/ticket-keys.js';
+import { createTicketKeyStore } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
 import { createLoginThrottle, type LoginThrottleOptions } from './users/login-throttle.js';
 import { startSetupWarning } from './users/setup-warning.js';
@@ -41,6 +42,7 @@ export interface Services {
   metrics: ReturnType<typeof createMetrics>;
   identities: ReturnType<typeof createIdentitySwitch>;
   trustStore: ReturnType<typeof createTrustStore>;
+  storage: ReturnType<typeof createStorageHealth>;
   masterKey: Buffer;
   close(): Promise<void>;
 }
@@ -88,7 +90,7 @@ export function existingDataDir(dataDir: string): string {
 }
 
 /** Wires every service on one data directory. Used by the server and by the CLI. */
-export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, options: ServiceOptions): Services {
+export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile'>>, options: ServiceOptions): Services {
   const clock = options.clock ?? Date.now;
   const dataDir = options.readOnly ? existingDataDir(config.dataDir) : prepareDataDir(config.dataDir);
   let masterKey: Buffer;
@@ -100,6 +102,8 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
   } catch (error) {
     db?.$client.close();
     if (error instanceof MasterKeyError) throw new DataDirError(error.message);
+    const problem = storageProblemOf(error, dataDir);
+    if (problem === 'full') throw new DataDirError(`DATA_DIR ${dataDir} ${DESCRIPTIONS.full}: the database cannot be opened; free some space`);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'ENOENT' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
       throw new DataDirError(`DATA_DIR ${dataDir} is not writable: ${describeFsError(error)}`);
@@ -112,9 +116,10 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
       : undefined;
   const writer = options.writeThread ? startWriteThread(path.join(dataDir, 'hotcert.db')) : undefined;
   const metrics = createMetrics({ processMetrics: options.processMetrics });
+  const storage = createStorageHealth({ dataDir, logger: options.logger, clock, onChange: (state) => metrics.storage(state) });
   const audit = createAuditRepo(db, clock);
   const repo = createCertificatesRepo(db, clock);
-  const identities = createIdentitySwitch();
+  const identities = createIdentitySwitch(undefined, config.tlsProfile);
   const trustStore = createTrustStore();
   const validate = pool
     ? (task: ValidateTask) => {
@@ -132,7 +137,8 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     logger: options.logger,
     clock,
   });
-  const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics });
+  const ticketKeys = createTicketKeyStore(settings, masterKey);
+  const certificates = createCertificateService({ repo, audit, identities, ticketKeys, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics });
   const webhookCa = createWebhookCaService({ repo: createWebhookCaRepo(db, clock), audit, trustStore, clock, logger: options.logger });
   return {
     db,
@@ -143,6 +149,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     metrics,
     identities,
     trustStore,
+    storage,
     masterKey,
     async close() {
       await pool?.close();
@@ -213,7 +220,14 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
 
   async function listen(fetch: ListenOptions['fetch'], at: { port: number; host?: string | undefined }): Promise<Hotcert> {
     const proxy = config.upstream
-      ? createReverseProxy({ upstream: config.upstream, timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxProxyBodyBytes, logger, metrics: services.metrics })
+      ? createReverseProxy({
+          upstream: config.upstream,
+          timeoutMs: config.upstreamTimeoutMs,
+          maxBodyBytes: config.maxProxyBodyBytes,
+          bodyTimeoutMs: options.requestTimeoutMs ?? 30_000,
+          logger,
+          metrics: services.metrics,
+        })
       : undefined;
     const listener = await startServer({
       fetch,
@@ -222,12 +236,14 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
       port: at.port,
       logger,
       headersTimeoutMs: options.headersTimeoutMs,
-      requestTimeoutMs: options.requestTimeoutMs,
+      // With a proxy, its body guards replace Node's whole-request timeout (which would cut long uploads).
+      requestTimeoutMs: proxy ? 0 : options.requestTimeoutMs,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      maxConnectionsPerClient: config.maxConnectionsPerClient,
       forward: proxy?.forward,
       upgrade: proxy?.upgrade,
     });
 
-    const stopTicketRotation = rotateTicketKeys(listener.server, services.masterKey, options.clock ?? Date.now);
     const syncTimer = setInterval(() => {
       certificates
         .syncFromDatabase()
@@ -245,6 +261,11 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
       }
     }, options.tokenPurgeIntervalMs ?? 60 * 60 * 1000);
     purgeTimer.unref();
+    // Keys also age out without a certificate change: one process replaces day-old keys, every process takes them.
+    const ticketKeyTimer = setInterval(() => {
+      certificates.refreshTicketKeys().catch((error: unknown) => logger.error({ event: 'tls.ticket_keys_failed', error_name: (error as Error).name }, 'ticket key rotation failed'));
+    }, 60 * 60 * 1000);
+    ticketKeyTimer.unref();
 
     const stopSetupWarning = startSetupWarning({ users, logger, intervalMs: options.setupWarningIntervalMs });
 
@@ -272,8 +293,10 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
         clearInterval(syncTimer);
         clearInterval(expiryTimer);
         clearInterval(purgeTimer);
-        stopTicketRotation();
+        clearInterval(ticketKeyTimer);
         stopSetupWarning();
+        // Tunnels never end by themselves (a WebSocket stays open), so they close now; requests get the grace period.
+        proxy?.closeTunnels();
         await listener.close(graceMs);
         proxy?.close();
         await services.close();

@@ -27,6 +27,7 @@ export function setUpCertificate({ isAdmin, changed }) {
     try {
       const [health, current] = await Promise.all([call('GET', '/v1/health'), call('GET', '/v1/certificates/external')]);
       const certificateHealth = health.data.health.certificate;
+      $('setup-warning').hidden = health.data.health.setup_required !== true;
       active = current.data.certificates[0];
       status.className = `badge ${certificateHealth.status}`;
       status.textContent = STATUS_TEXT[certificateHealth.status] ?? certificateHealth.status;

@@ -64,9 +64,12 @@ export function setUpUsers({ changed }) {
   $('user-password-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const username = value('password-username');
+    const current = $('password-current').value;
     try {
-      await call('PUT', `/v1/users/${encodeURIComponent(username)}`, { json: { password: $('password-new').value } });
+      const json = { password: $('password-new').value, ...(current ? { current_password: current } : {}) };
+      await call('PUT', `/v1/users/${encodeURIComponent(username)}`, { json });
       $('password-new').value = '';
+      $('password-current').value = '';
       show(result, 'success', `The password of ${username} was changed.`);
     } catch (error) {
       fail(result, 'The password was not changed:', error);

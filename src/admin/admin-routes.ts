@@ -1,6 +1,8 @@
 import { Hono, type Context } from 'hono';
-import { notFound } from '../http/errors.js';
+import { ApiError, notFound } from '../http/errors.js';
+import { params } from '../http/validated-input.js';
 import { loadAdminAssets, type AdminAsset } from './admin-assets.js';
+import { adminAssetParams, adminDocs } from './admin-openapi.js';
 
 /** Scripts, styles and calls from this origin only; no inline code, no framing, no HTML built from strings. */
 export const ADMIN_CSP = [
@@ -32,12 +34,13 @@ export function adminRoutes({ assets = loadAdminAssets() }: { assets?: Map<strin
   const app = new Hono();
   const page = (c: Context) => {
     const index = assets.get('index.html');
-    if (!index) throw notFound('the admin page files (public/admin) are missing from this installation');
+    // A broken installation, not a missing resource; the API itself keeps working.
+    if (!index) throw new ApiError(500, 'internal', 'the admin page files (public/admin) are missing from this installation');
     return serve(c, index);
   };
-  app.get('/', page);
-  app.get('/assets/:name', (c) => {
-    const name = c.req.param('name');
+  app.get('/', adminDocs.page, page);
+  app.get('/assets/:name', adminDocs.asset, params(adminAssetParams), (c) => {
+    const { name } = c.req.valid('param');
     const asset = name === 'index.html' ? undefined : assets.get(name);
     if (!asset) throw notFound(`no admin file ${name}`);
     return serve(c, asset);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { guardConnections } from './connection-lifecycle.js';
+import { limitConnectionsPerClient } from './connection-guard.js';
 import type { IdentitySwitch } from './identity-switch.js';
 
 export interface ListenOptions {
@@ -16,6 +17,9 @@ export interface ListenOptions {
   /** A client gets this long to send its headers, and the whole request (slow-loris guard). */
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** A connection that has not finished its TLS handshake by then is closed (idle ones too). */
+  handshakeTimeoutMs?: number;
+  maxConnectionsPerClient?: number;
   /** Reverse proxy mode: takes a request before hotcert's app (true) or leaves it (false). */
   forward?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   /** Reverse proxy mode: the server's 'upgrade' event (without it, Upgrade requests reach the app as plain ones). */
@@ -38,7 +42,7 @@ export function startServer(options: ListenOptions): Promise<RunningServer> {
   const listener = forward ? (req: IncomingMessage, res: ServerResponse) => forward(req, res) || void app(req, res) : app;
   // noDelay: http.Server turns Nagle off by default, tls.Server does not; with it on, a keep-alive answer
   // written in two pieces waits for the client's delayed ACK (measured: proxied req/s cut to a fifth).
-  const server = http2.createSecureServer({ ...options.identities.serverOptions(), allowHTTP1: true, noDelay: true });
+  const server = http2.createSecureServer({ ...options.identities.serverOptions(), allowHTTP1: true, noDelay: true, handshakeTimeout: options.handshakeTimeoutMs ?? 10_000 });
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   // With allowHTTP1, Node runs its http.Server slow-loris checks for HTTP/1.1 connections on these fields.
   Object.assign(server, {
@@ -51,6 +55,7 @@ export function startServer(options: ListenOptions): Promise<RunningServer> {
   const connections = guardConnections(server, { idleMs: 5_000, requestTimeoutMs });
   server.on('request', listener);
   options.identities.attach(server);
+  limitConnectionsPerClient(server, options.maxConnectionsPerClient ?? 256, options.logger);
   if (options.upgrade) server.on('upgrade', options.upgrade);
   server.on('tlsClientError', (error) => {
     options.logger.debug({ event: 'tls.client_error', code: (error as NodeJS.ErrnoException).code }, 'TLS handshake failed');

@@ -1,8 +1,12 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { basic, bearer, peerCertificate } from '../helpers/https-client.js';
 import { createChain, createRoot } from '../helpers/pki.js';
+import { runCli } from '../helpers/spawn-server.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/start-server.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -57,6 +61,7 @@ describe('the admin page in headless Chromium', () => {
 
     await waitForFingerprint(firstFingerprint);
     expect(await page().locator('#cert-status').getAttribute('data-status')).toBe('ok');
+    expect(await page().locator('#setup-warning').isHidden()).toBe(true);
     expect(await page().locator('#cert-countdown').textContent()).toMatch(/^expires in \d+ d \d\d:\d\d:\d\d$/);
     expect(await page().locator('#cert-details').textContent()).toContain('localhost');
     await page().locator('#audit-table tbody tr').first().waitFor();
@@ -152,7 +157,7 @@ describe('the admin page in headless Chromium', () => {
   it('a revoked token sends the page back to the login form with a reason', async () => {
     // Setting the admin's password from another session revokes the page's token (SPEC: other tokens are revoked).
     const token = await server.adminToken();
-    const put = await server.request('PUT', '/v1/users/admin', { headers: { ...bearer(token), 'Content-Type': 'application/json' }, body: JSON.stringify({ password: ADMIN_PASSWORD }) });
+    const put = await server.request('PUT', '/v1/users/admin', { headers: { ...bearer(token), 'Content-Type': 'application/json' }, body: JSON.stringify({ password: ADMIN_PASSWORD, current_password: ADMIN_PASSWORD }) });
     expect(put.status).toBe(200);
     await page().getByRole('button', { name: 'Refresh' }).first().click();
     await page().locator('#login-result', { hasText: 'Your session has ended' }).waitFor();
@@ -199,9 +204,10 @@ describe('the admin page in headless Chromium', () => {
 const OPERATOR_PASSWORD = 'Operat0r-Passw0rd!';
 
 // Reset, webhook CA, users, audit and the non-admin view; this suite starts after the one above has closed its browser.
-describe('the admin page: reset, webhook CA, users, audit, a non-admin user', () => {
+describe('the admin page: fallback, reset, webhook CA, users, audit, a non-admin user', () => {
   let server: TestServer;
   let browser: TestBrowser;
+  let dataDir: string;
 
   const page = () => browser.page;
   const logIn = async (username: string, password: string) => {
@@ -214,28 +220,45 @@ describe('the admin page: reset, webhook CA, users, audit, a non-admin user', ()
   const api = async (method: string, p: string) => server.request(method, p, { headers: bearer(await server.adminToken()) });
 
   beforeAll(async () => {
-    server = await startTestServer();
-    await server.adminToken();
+    // Versions 1 (default), 2 and 3 (uploads); then version 3 is damaged, so the next boot falls back to 2.
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'hotcert-admin-'));
+    const first = await startTestServer({ dataDir });
+    const token = await first.adminToken();
+    for (let i = 0; i < 2; i += 1) expect((await first.upload((await createChain()).bundle, token)).status).toBe(201);
+    await first.close({ keepData: true });
+    const db = new Database(path.join(dataDir, 'hotcert.db'));
+    db.prepare('update certificate_versions set cert_pem = ? where version = 3').run('garbage');
+    db.close();
+    server = await startTestServer({ dataDir });
     browser = await launchBrowser('admin');
   });
 
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('a fallback at boot is shown with its reason', async () => {
+    const served = (await peerCertificate(server.port)).fingerprint;
+    await page().goto(`https://127.0.0.1:${server.port}/admin`);
+    await logIn('admin', ADMIN_PASSWORD);
+    await page().locator('#cert-fingerprint', { hasText: colons(served) }).waitFor();
+    expect(await page().locator('#cert-status').getAttribute('data-status')).toBe('fallback');
+    expect(await page().locator('#cert-status').textContent()).toBe('Fallback');
+    expect(await page().locator('#cert-status-reason').textContent()).toMatch(/version 3/);
+    await browser.screenshot('manage-01-fallback');
   });
 
   it('reset: a new self-signed certificate, on the page and in a fresh handshake', async () => {
     const before = (await peerCertificate(server.port)).fingerprint;
-    await page().goto(`https://127.0.0.1:${server.port}/admin`);
-    await logIn('admin', ADMIN_PASSWORD);
-    await page().locator('#cert-fingerprint', { hasText: colons(before) }).waitFor();
-
     await page().getByRole('button', { name: 'Reset to a new self-signed certificate' }).click();
-    await page().locator('#cert-version', { hasText: '2' }).waitFor();
+    await page().locator('#certificate-result', { hasText: 'A new self-signed certificate is served.' }).waitFor();
     const after = (await peerCertificate(server.port)).fingerprint;
     expect(after).not.toBe(before);
-    expect(await page().locator('#cert-fingerprint').textContent()).toBe(colons(after));
-    await browser.screenshot('manage-01-reset');
+    await page().locator('#cert-fingerprint', { hasText: colons(after) }).waitFor();
+    expect(await page().locator('#cert-status').getAttribute('data-status')).toBe('ok');
+    await browser.screenshot('manage-02-reset');
   });
 
   it('webhook CA: a refused bundle shows why; a good one is stored, shown and removed', async () => {
@@ -251,7 +274,7 @@ describe('the admin page: reset, webhook CA, users, audit, a non-admin user', ()
     const stored = await api('GET', '/v1/certificates/webhooks/ca');
     expect(stored.status).toBe(200);
     expect(stored.text.trim()).toBe(root.certPem.trim());
-    await browser.screenshot('manage-02-webhook-ca');
+    await browser.screenshot('manage-03-webhook-ca');
 
     await page().getByRole('button', { name: 'Remove the webhook CA' }).click();
     await page().locator('#webhook-ca-current', { hasText: '(none' }).waitFor();
@@ -280,7 +303,7 @@ describe('the admin page: reset, webhook CA, users, audit, a non-admin user', ()
     await page().locator('#audit-table td', { hasText: 'user.deleted' }).waitFor();
     const listed = await actions.allTextContents();
     for (const action of ['certificate.reset', 'user.created', 'user.deleted']) expect(listed).toContain(action);
-    await browser.screenshot('manage-03-users-audit');
+    await browser.screenshot('manage-04-users-audit');
   });
 
   it('a non-admin user sees the certificate and history, no admin tools, and changes their own password', async () => {
@@ -296,12 +319,20 @@ describe('the admin page: reset, webhook CA, users, audit, a non-admin user', ()
     }
     expect(await page().locator('#history-table button').count()).toBe(0);
 
+    // reset-admin-password (CLI, same data directory) puts the admin back on a must-change password: the page warns.
+    expect(await page().locator('#setup-warning').isHidden()).toBe(true);
+    const reset = runCli(['reset-admin-password', '--data-dir', dataDir]);
+    expect(reset.status, reset.stderr).toBe(0);
+    await page().getByRole('button', { name: 'Refresh' }).first().click();
+    await page().locator('#setup-warning').waitFor({ state: 'visible' });
+
     const next = 'Operat0r-Changed!';
     await page().locator('#password-username').fill('operator');
+    await page().locator('#password-current').fill(OPERATOR_PASSWORD);
     await page().locator('#password-new').fill(next);
     await page().getByRole('button', { name: 'Change password' }).click();
     await page().locator('#users-result', { hasText: 'The password of operator was changed.' }).waitFor();
-    await browser.screenshot('manage-04-non-admin');
+    await browser.screenshot('manage-05-non-admin');
 
     const login = await server.request('POST', '/v1/users/login', { headers: { Authorization: basic('operator', next) } });
     expect(login.status).toBe(200);

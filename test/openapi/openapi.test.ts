@@ -106,6 +106,11 @@ describe('OpenAPI document: /v1/openapi.json', () => {
       { op: 'GET /v1/docs/{asset}', why: 'the style sheet', url: '/v1/docs/swagger-ui.css', status: 200 },
       { op: 'GET /v1/docs/{asset}', why: 'the icon', url: '/v1/docs/favicon-32x32.png', status: 200 },
       { op: 'GET /v1/docs/{asset}', why: 'not an asset', url: '/v1/docs/..%2Fpackage.json', status: 400 },
+      { op: 'GET /admin', why: 'the admin page', status: 200 },
+      { op: 'GET /admin/assets/{name}', why: 'its script', url: '/admin/assets/main.js', status: 200 },
+      { op: 'GET /admin/assets/{name}', why: 'its style sheet', url: '/admin/assets/admin.css', status: 200 },
+      { op: 'GET /admin/assets/{name}', why: 'its icon', url: '/admin/assets/favicon.svg', status: 200 },
+      { op: 'GET /admin/assets/{name}', why: 'not a file of the page', url: '/admin/assets/..%2Fpackage.json', status: 404 },
 
       { op: 'POST /v1/users/login', why: 'default password without new_password', headers: login('admin', 'secret'), status: 400 },
       { op: 'POST /v1/users/login', why: 'weak new_password', headers: { ...login('admin', 'secret'), ...json({ new_password: 'weak' }).headers }, body: json({ new_password: 'weak' }).body, status: 400 },
