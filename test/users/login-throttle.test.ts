@@ -82,7 +82,7 @@ describe('login throttle: reserved before the password check, per (name, address
     const lines = server.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
     const logged = lines.filter((line) => line.event === 'user.login_failed' && line.client_address === '127.0.0.7');
     expect(logged).toHaveLength(PER_PAIR);
-    expect(logged.every((line) => line.username === 'erin' && line.level === 40)).toBe(true);
+    expect(logged.every((line) => line.username === 'erin' && line.level === 'warn')).toBe(true);
     expect(lines.some((line) => line.event === 'user.login_locked' && line.client_address === '127.0.0.7' && line.username === 'erin')).toBe(true);
     expect(server.logs.join('\n')).not.toContain(secret);
     expect(JSON.stringify(rows)).not.toContain(secret);
