@@ -9,6 +9,8 @@ import type { StorageHealth } from './db/storage-health.js';
 import { limitBody } from './http/body-limit.js';
 import { isClientBodyError } from './http/client-errors.js';
 import { ApiError, errorCodes, type ErrorEntry } from './http/errors.js';
+import { domainErrorResponse } from './http/domain-error-response.js';
+import { DomainError } from './domain-errors.js';
 import { meta } from './http/meta.js';
 import { methodNotAllowed } from './http/method-not-allowed.js';
 import { requestLog } from './http/request-log.js';
@@ -73,7 +75,8 @@ export function createApp(deps: AppDeps): Hono {
 
   app.notFound((c) => wrongMethod.answer(c) ?? json(c, envelope([{ ...errorCodes.notFound, details: `no route for ${c.req.method} ${c.req.path}` }]), 404));
 
-  app.onError((error, c) => {
+  app.onError((thrown, c) => {
+    const error = thrown instanceof DomainError ? domainErrorResponse(thrown) : thrown;
     if (error instanceof ApiError) {
       for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
       return json(c, envelope(error.entries), error.status);
@@ -87,7 +90,7 @@ export function createApp(deps: AppDeps): Hono {
     }
     const storageProblem = deps.storage?.noteError(error);
     if (storageProblem) {
-      const answer = deps.storage!.error(storageProblem);
+      const answer = domainErrorResponse(deps.storage!.error(storageProblem));
       for (const [name, value] of Object.entries(answer.headers)) c.header(name, value);
       return json(c, envelope(answer.entries), answer.status);
     }

@@ -1,7 +1,7 @@
 import { accessSync, closeSync, constants, fsyncSync, openSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { ApiError } from '../http/errors.js';
+import { DomainError } from '../domain-errors.js';
 
 /** What is wrong with the data directory's storage, if anything. */
 export type StorageState = 'ok' | 'full' | 'read_only' | 'missing';
@@ -158,8 +158,8 @@ export function createStorageHealth(options: { dataDir: string; logger: Logger; 
       return state;
     },
     /** The 507 answer for a storage problem, naming the data directory. */
-    error(problem: Exclude<StorageState, 'ok'>): ApiError {
-      return new ApiError(507, 'notReady', `the data directory ${dataDir} ${DESCRIPTIONS[problem]}; nothing was changed. Free space or fix the directory; hotcert recovers by itself`, { 'Retry-After': '60' });
+    error(problem: Exclude<StorageState, 'ok'>): DomainError {
+      return new DomainError('storage', `the data directory ${dataDir} ${DESCRIPTIONS[problem]}; nothing was changed. Free space or fix the directory; hotcert recovers by itself`, { retryAfterSeconds: 60 });
     },
   };
 }
