@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type { Logger } from 'pino';
-import { addressKey } from '../http/address-key.js';
+import { addressKey } from '../address-key.js';
 
 /**
  * At most `maxPerClient` open connections per client address (IPv6 per /64): one more is closed

@@ -1,4 +1,4 @@
-import { addressKey } from '../http/address-key.js';
+import { addressKey } from '../address-key.js';
 
 /**
  * Failed logins, in memory of this process. Every attempt is reserved (counted as a failure)

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { AuditRepo } from '../db/audit-repo.js';
 import type { Role, TokensRepo, UserRow, UsersRepo } from '../db/users-repo.js';
-import { ApiError, BASIC_CHALLENGE, forbidden, invalid, missing, notFound, tooMany, unauthorized } from '../http/errors.js';
+import { DomainError } from '../domain-errors.js';
 import type { Logger } from 'pino';
 import { normaliseUsername, type LoginThrottle } from './login-throttle.js';
 import { decoyHash, hashPassword, verifyPassword } from './password-hash.js';
@@ -61,22 +61,22 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
   }
 
   function requireGoodPassword(password: unknown, field: string): string {
-    if (password === undefined || password === null) throw missing(`${field} is required`);
-    if (typeof password !== 'string') throw invalid(`${field} must be a string`);
+    if (password === undefined || password === null) throw new DomainError('missing-input', `${field} is required`);
+    if (typeof password !== 'string') throw new DomainError('invalid-input', `${field} must be a string`);
     const problems = passwordProblems(password);
-    if (problems.length > 0) throw invalid(`${field}: ${describePasswordProblems(problems)}`);
+    if (problems.length > 0) throw new DomainError('invalid-input', `${field}: ${describePasswordProblems(problems)}`);
     return password;
   }
 
   /** A stolen token alone must not be enough to take over the account: one's own change proves the old password. */
   async function requireCurrentPassword(user: UserRow, current: unknown, address: string): Promise<void> {
-    if (current === undefined || current === null) throw missing('current_password is required to change your own password');
-    if (typeof current !== 'string') throw invalid('current_password must be a string');
+    if (current === undefined || current === null) throw new DomainError('missing-input', 'current_password is required to change your own password');
+    if (typeof current !== 'string') throw new DomainError('invalid-input', 'current_password must be a string');
     const attempt = throttle.reserve(user.username, address);
-    if (!attempt.ok) throw tooMany('too many wrong passwords; wait before trying again', attempt.retryAfterSeconds);
+    if (!attempt.ok) throw new DomainError('too-many-attempts', 'too many wrong passwords; wait before trying again', { retryAfterSeconds: attempt.retryAfterSeconds });
     if (!(await verifyPassword(current, user.passwordHash))) {
       recordFailure(user.username, address, attempt.failed());
-      throw forbidden('current_password is not your current password');
+      throw new DomainError('forbidden', 'current_password is not your current password');
     }
     attempt.succeeded();
   }
@@ -115,23 +115,23 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
     async login(credentials: { username: string; password: string }, newPassword: unknown, address: string) {
       // Reserved synchronously, before any await: a burst cannot slip in between check and count.
       const attempt = throttle.reserve(credentials.username, address);
-      if (!attempt.ok) throw tooMany('too many failed logins; wait before trying again', attempt.retryAfterSeconds);
+      if (!attempt.ok) throw new DomainError('too-many-attempts', 'too many failed logins; wait before trying again', { retryAfterSeconds: attempt.retryAfterSeconds });
       if (attempt.delayMs > 0) await sleep(attempt.delayMs);
       const user = users.findByName(credentials.username);
       const ok = await verifyPassword(credentials.password, user?.passwordHash ?? decoyHash);
       if (!user || !ok) {
         recordFailure(credentials.username, address, attempt.failed());
-        throw unauthorized('invalid username or password', BASIC_CHALLENGE);
+        throw new DomainError('unauthenticated', 'invalid username or password', { credentials: 'password' });
       }
       attempt.succeeded();
       let changed = false;
       if (newPassword !== undefined) {
         const next = requireGoodPassword(newPassword, 'new_password');
-        if (next === credentials.password) throw invalid('new_password must differ from the current password');
+        if (next === credentials.password) throw new DomainError('invalid-input', 'new_password must differ from the current password');
         users.setPassword(user.id, await hashPassword(next), false, clock());
         changed = true;
       } else if (user.mustChangePassword) {
-        throw new ApiError(400, 'passwordChangeRequired', 'this password must be changed: log in again with {"new_password": "..."} in the body');
+        throw new DomainError('password-change-required', 'this password must be changed: log in again with {"new_password": "..."} in the body');
       }
       const issued = await issueToken(user);
       audit.record({
@@ -155,18 +155,18 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
     },
 
     async create(actor: AuthenticatedUser, body: { username?: unknown; password?: unknown }, address: string) {
-      if (actor.role !== 'ROLE_ADMIN') throw forbidden('only an admin can create users');
-      if (body.username === undefined || body.username === null) throw missing('username is required');
+      if (actor.role !== 'ROLE_ADMIN') throw new DomainError('forbidden', 'only an admin can create users');
+      if (body.username === undefined || body.username === null) throw new DomainError('missing-input', 'username is required');
       if (typeof body.username !== 'string' || body.username.length < 4 || body.username.length > 32) {
-        throw invalid('username must be a string of 4 to 32 characters');
+        throw new DomainError('invalid-input', 'username must be a string of 4 to 32 characters');
       }
-      if (!/^[\x21-\x7e]+$/.test(body.username)) throw invalid('username may hold printable ASCII characters only, no spaces');
+      if (!/^[\x21-\x7e]+$/.test(body.username)) throw new DomainError('invalid-input', 'username may hold printable ASCII characters only, no spaces');
       const password = requireGoodPassword(body.password, 'password');
       const passwordHash = await hashPassword(password);
       // Checked after the await, right before the insert, so no other create slips in between.
       const wanted = normaliseUsername(body.username);
       const twin = users.names().find((name) => normaliseUsername(name) === wanted);
-      if (twin !== undefined) throw new ApiError(409, 'alreadyExists', `user ${twin} already exists (names differing only in case, white space or Unicode form are the same name)`);
+      if (twin !== undefined) throw new DomainError('conflict', `user ${twin} already exists (names differing only in case, white space or Unicode form are the same name)`);
       const inserted = users.insert({
         username: body.username,
         passwordHash,
@@ -174,22 +174,22 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
         mustChangePassword: false,
         now: clock(),
       });
-      if (!inserted) throw new ApiError(409, 'alreadyExists', `user ${body.username} already exists`);
+      if (!inserted) throw new DomainError('conflict', `user ${body.username} already exists`);
       audit.record({ actor: actor.username, action: 'user.created', clientAddress: address, details: { username: inserted.username } });
       return { username: inserted.username };
     },
 
     get(actor: AuthenticatedUser, username: string) {
-      if (actor.role !== 'ROLE_ADMIN' && actor.username !== username) throw forbidden('you may only read your own user');
+      if (actor.role !== 'ROLE_ADMIN' && actor.username !== username) throw new DomainError('forbidden', 'you may only read your own user');
       const user = users.findByName(username);
-      if (!user) throw notFound(`user ${username} does not exist`);
+      if (!user) throw new DomainError('not-found', `user ${username} does not exist`);
       return { username: user.username, ROLES: user.role };
     },
 
     async update(actor: AuthenticatedUser, username: string, body: { password?: unknown; current_password?: unknown }, address: string) {
-      if (actor.role !== 'ROLE_ADMIN' && actor.username !== username) throw forbidden('you may only change your own user');
+      if (actor.role !== 'ROLE_ADMIN' && actor.username !== username) throw new DomainError('forbidden', 'you may only change your own user');
       const user = users.findByName(username);
-      if (!user) throw notFound(`user ${username} does not exist`);
+      if (!user) throw new DomainError('not-found', `user ${username} does not exist`);
       const password = requireGoodPassword(body.password, 'password');
       if (actor.id === user.id) await requireCurrentPassword(user, body.current_password, address);
       const keep = actor.id === user.id ? actor.tokenHash : undefined;
@@ -199,10 +199,10 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
     },
 
     delete(actor: AuthenticatedUser, username: string, address: string): void {
-      if (actor.role !== 'ROLE_ADMIN') throw forbidden('only an admin can delete users');
-      if (username === DEFAULT_ADMIN) throw invalid('the admin user cannot be deleted');
+      if (actor.role !== 'ROLE_ADMIN') throw new DomainError('forbidden', 'only an admin can delete users');
+      if (username === DEFAULT_ADMIN) throw new DomainError('invalid-input', 'the admin user cannot be deleted');
       const user = users.findByName(username);
-      if (!user) throw notFound(`user ${username} does not exist`);
+      if (!user) throw new DomainError('not-found', `user ${username} does not exist`);
       users.delete(user.id);
       audit.record({ actor: actor.username, action: 'user.deleted', clientAddress: address, details: { username } });
     },

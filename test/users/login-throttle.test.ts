@@ -1,7 +1,7 @@
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer } from '../helpers/https-client.js';
-import { addressKey } from '../../src/http/address-key.js';
+import { addressKey } from '../../src/address-key.js';
 import { createLoginThrottle } from '../../src/users/login-throttle.js';
 import { runCli } from '../helpers/spawn-server.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/start-server.js';
