@@ -4,8 +4,10 @@
  * into an exit code and a line on stderr.
  */
 export type DomainErrorKind =
-  /** A value the caller gave is wrong (also: an invalid bundle, one detail per finding). */
+  /** A value the caller gave is wrong. */
   | 'invalid-input'
+  /** A certificate bundle failed validation: one detail per error finding. */
+  | 'invalid-bundle'
   /** A value the caller must give is absent. */
   | 'missing-input'
   /** The credentials are wrong or absent. */

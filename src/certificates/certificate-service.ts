@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AuditRepo } from '../db/audit-repo.js';
 import { DatabaseBusyError, type ActivationCommit } from '../db/write-thread.js';
 import { PreconditionFailedError, type CertificateRow, type CertificateSource, type CertificatesRepo, type NewVersion } from '../db/certificates-repo.js';
-import { ApiError, invalid, notFound, notReady } from '../http/errors.js';
+import { DomainError } from '../domain-errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { seal, unseal } from '../secrets/seal.js';
 import { identityProblem, type TlsIdentity } from '../tls/tls-identity.js';
@@ -63,7 +63,7 @@ export interface CertificateServiceDeps {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const ifMatchFailed = () => invalid('If-Match does not name the active certificate: another change got there first; read it again and retry', 412);
+const ifMatchFailed = () => new DomainError('precondition-failed', 'If-Match does not name the active certificate: another change got there first; read it again and retry');
 const EXPIRY_WARNING_DAYS = [30, 14, 7, 1];
 
 /** Accepts the fingerprint as we print it, or with colons, quotes (ETag style) and any case. */
@@ -148,10 +148,10 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       metrics?.validated((performance.now() - started) / 1000);
       return outcome;
     } catch (error) {
-      if (error instanceof PoolSaturatedError) throw notReady('the validation pool is busy; retry shortly', 1);
+      if (error instanceof PoolSaturatedError) throw new DomainError('busy', 'the validation pool is busy; retry shortly', { retryAfterSeconds: 1 });
       if (error instanceof ValidationTimeoutError) {
         metrics?.rejected(['timeout']);
-        throw notReady('validation took longer than 5 s and was stopped; retry, or check the bundle with hotcert check', 5);
+        throw new DomainError('busy', 'validation took longer than 5 s and was stopped; retry, or check the bundle with hotcert check', { retryAfterSeconds: 5 });
       }
       throw error;
     }
@@ -162,7 +162,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     metrics?.rejected(rules);
     audit.record({ actor: context.actor, clientAddress: context.address, action, details: { rules } });
     logger.warn({ event: 'certificate.rejected', rules, actor: context.actor }, 'certificate rejected');
-    throw invalid(outcome.errors.map((finding) => finding.message));
+    throw new DomainError('invalid-bundle', outcome.errors.map((finding) => finding.message));
   }
 
   function checkIfMatch(context: ChangeContext): string | undefined {
@@ -237,7 +237,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       if (swapped && previous) identities.swap(previous, previousKeys);
       if (error instanceof PreconditionFailedError) throw ifMatchFailed();
       if (error instanceof DatabaseBusyError || (error as { code?: unknown }).code === 'SQLITE_BUSY') {
-        throw notReady('the database is busy (another process holds its write lock); nothing was changed, retry shortly', 1);
+        throw new DomainError('busy', 'the database is busy (another process holds its write lock); nothing was changed, retry shortly', { retryAfterSeconds: 1 });
       }
       throw error;
     }
@@ -264,7 +264,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     }
     const state = repo.state();
     const row = repo.active();
-    if (!row) throw new ApiError(503, 'notReady', 'no certificate is active yet');
+    if (!row) throw new DomainError('not-ready', 'no certificate is active yet');
     return toVersionView(row, state.activeVersion);
   }
 
@@ -371,12 +371,12 @@ export function createCertificateService(deps: CertificateServiceDeps) {
         version === undefined
           ? repo.history().find((row) => row.version < (state.activeVersion ?? 0) && row.fingerprint !== active?.fingerprint)
           : repo.get(version);
-      if (!target) throw notFound(version === undefined ? 'there is no earlier version to roll back to' : `version ${version} does not exist`);
+      if (!target) throw new DomainError('not-found', version === undefined ? 'there is no earlier version to roll back to' : `version ${version} does not exist`);
       let identity: TlsIdentity;
       try {
         identity = loadIdentity(target);
       } catch {
-        throw invalid(`version ${target.version} cannot be decrypted with the current master key; upload a new bundle instead`);
+        throw new DomainError('invalid-input', `version ${target.version} cannot be decrypted with the current master key; upload a new bundle instead`);
       }
       const outcome = await runValidation({
         pem: [identity.keyPem, identity.certPem, ...identity.chainPems].join('\n'),

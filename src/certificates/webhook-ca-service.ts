@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AuditRepo } from '../db/audit-repo.js';
+import { DomainError } from '../domain-errors.js';
 import type { WebhookCaRepo } from '../db/webhook-ca-repo.js';
-import { invalid } from '../http/errors.js';
 import type { TrustStore } from '../tls/trust-store.js';
 import type { Finding } from '../validation/findings.js';
 import { validateWebhookCa } from '../validation/webhook-ca-rules.js';
@@ -29,7 +29,7 @@ export function createWebhookCaService({ repo, audit, trustStore, clock, logger 
       if (!result.ok) {
         audit.record({ actor: context.actor, clientAddress: context.address, action: 'webhook_ca.rejected', details: { rules: result.errors.map((e) => e.rule) } });
         logger.warn({ event: 'webhook_ca.rejected', rules: result.errors.map((e) => e.rule), actor: context.actor }, 'webhook CA bundle rejected');
-        throw invalid(result.errors.map((finding) => finding.message));
+        throw new DomainError('invalid-bundle', result.errors.map((finding) => finding.message));
       }
       const pem = result.certificates.join('');
       repo.set(pem, result.fingerprints, {

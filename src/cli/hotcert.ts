@@ -6,8 +6,8 @@ import { toDryRunReport } from '../certificates/dry-run-report.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { describeFsError } from '../describe-fs-error.js';
 import { DataDirError, openServices, type Services } from '../hotcert.js';
-import { ApiError } from '../http/errors.js';
-import { packageVersion } from '../http/meta.js';
+import { DomainError, type DomainErrorKind } from '../domain-errors.js';
+import { packageVersion } from '../package-version.js';
 import { serveMain } from '../main.js';
 import { createLogger } from '../observability/logger.js';
 import { certificateName } from '../validation/describe-certificate.js';
@@ -16,6 +16,23 @@ import { formatReport, formatStatus } from './format.js';
 
 /** The exit codes, documented in `hotcert --help` and the README. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** A service's refusal as an exit code: an unusable data directory is configuration (2), the rest a failed operation (1). */
+const DOMAIN_EXIT: Record<DomainErrorKind, number> = {
+  'invalid-input': EXIT.failed,
+  'invalid-bundle': EXIT.failed,
+  'missing-input': EXIT.failed,
+  unauthenticated: EXIT.failed,
+  forbidden: EXIT.failed,
+  'password-change-required': EXIT.failed,
+  'not-found': EXIT.failed,
+  conflict: EXIT.failed,
+  'precondition-failed': EXIT.failed,
+  'too-many-attempts': EXIT.failed,
+  busy: EXIT.failed,
+  'not-ready': EXIT.failed,
+  storage: EXIT.usage,
+};
 
 /** An expected failure: one line on stderr, then this exit code. */
 class CliFailure extends Error {
@@ -154,7 +171,7 @@ ${examples('hotcert serve', 'hotcert check bundle.pem --json', 'hotcert status -
         try {
           result = await certificates.upload(pem, { actor: 'cli' }, { source: 'import' });
         } catch (error) {
-          if (!(error instanceof ApiError) || report.valid) throw error;
+          if (!(error instanceof DomainError && error.kind === 'invalid-bundle') || report.valid) throw error;
           if (options.json) outJson({ report });
           else out(formatReport(report));
           throw new CliFailure(`import refused: the bundle is invalid (${report.errors.length} error${report.errors.length === 1 ? '' : 's'}); nothing changed`, EXIT.failed);
@@ -223,9 +240,9 @@ async function runCommandLine(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode;
       return;
     }
-    if (error instanceof ApiError) {
-      process.stderr.write(`hotcert: ${error.entries.map((entry) => entry.details).join('; ')}\n`);
-      process.exitCode = EXIT.failed;
+    if (error instanceof DomainError) {
+      process.stderr.write(`hotcert: ${error.details.join('; ')}\n`);
+      process.exitCode = DOMAIN_EXIT[error.kind];
       return;
     }
     // A bug or an environment problem: the class and the first line of the message, never a stack.

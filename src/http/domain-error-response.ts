@@ -5,6 +5,7 @@ import { ApiError, BASIC_CHALLENGE, BEARER_CHALLENGE, type ErrorKind } from './e
 /** The one table from a service's error kind to its HTTP status and WhatsApp error code (SPEC §3 "Errors"). */
 const RESPONSES: Record<DomainErrorKind, { status: ContentfulStatusCode; code: ErrorKind }> = {
   'invalid-input': { status: 400, code: 'invalidParameter' },
+  'invalid-bundle': { status: 400, code: 'invalidParameter' },
   'missing-input': { status: 400, code: 'missingParameter' },
   unauthenticated: { status: 401, code: 'accessDenied' },
   forbidden: { status: 403, code: 'accessDenied' },

@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
 import { generateSpecs } from 'hono-openapi';
-import { packageVersion } from '../http/meta.js';
+import { packageVersion } from '../package-version.js';
 import { errorResponses } from './responses.js';
 
 export interface DocumentOptions {
