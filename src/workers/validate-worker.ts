@@ -6,6 +6,10 @@ export interface ValidateTask {
   pem: string | Uint8Array;
   now?: number;
   requireIntermediate?: boolean;
+  /** A key hotcert generated for a CSR, for an upload that holds none (the certificate issued for that CSR). */
+  pendingKeyPem?: string;
+  /** A PKCS#12 (PFX) upload: converted to PEM here, in the worker (PBKDF iterations are CPU work); `pem` is then ignored. */
+  pkcs12?: { der: Uint8Array; password: string };
   /** Default true. */
   canary?: boolean;
   /** Test hook: block this long first, to exercise the pool's 5 s timeout. */
@@ -19,7 +23,7 @@ export default async function validate(task: ValidateTask): Promise<ValidateOutc
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, task.sleepMs);
   }
   const started = performance.now();
-  const result = validateBundle(task.pem, { now: task.now, requireIntermediate: task.requireIntermediate });
+  const result = validateBundle(task.pem, { now: task.now, requireIntermediate: task.requireIntermediate, pendingKeyPem: task.pendingKeyPem });
   const validateMs = performance.now() - started;
   if (!result.ok || task.canary === false) return { ...result, timings: { validateMs, canaryMs: 0 } };
   const canaryStarted = performance.now();

@@ -168,6 +168,12 @@ describe('OpenAPI document: /v1/openapi.json', () => {
       () => ({ op: 'DELETE /v1/certificates/external', why: 'stale If-Match', headers: { ...bearer('admin'), 'If-Match': 'ab'.repeat(32) }, status: 412 }),
       () => ({ op: 'DELETE /v1/certificates/external', why: 'resets', headers: bearer('admin'), status: 200 }),
 
+      () => ({ op: 'POST /v1/certificates/external/csr', why: 'an EC P-256 CSR', headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ names: ['example.com', 'www.example.com'] }), status: 201 }),
+      () => ({ op: 'POST /v1/certificates/external/csr', why: 'a bad name', headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ names: ['not a name'] }), status: 400 }),
+      () => ({ op: 'POST /v1/certificates/external/csr', why: 'not an admin', headers: { ...bearer('user'), ...json({}).headers }, body: JSON.stringify({ names: ['example.com'] }), status: 403 }),
+      () => ({ op: 'GET /v1/certificates/external/csr', why: 'the pending CSR', headers: bearer('admin'), status: 200, then: (res) => expect(res.json.csrs).toHaveLength(1) }),
+      () => ({ op: 'GET /v1/certificates/external/csr', why: 'not an admin', headers: bearer('user'), status: 403 }),
+
       () => ({ op: 'GET /v1/certificates/webhooks/ca', why: 'nothing yet: empty 404', headers: bearer('admin'), status: 404 }),
       () => ({ op: 'POST /v1/certificates/webhooks/ca', why: 'a root', headers: { ...bearer('admin'), 'Content-Type': 'text/plain' }, body: webhookRoot.certPem, status: 201 }),
       () => ({ op: 'POST /v1/certificates/webhooks/ca', why: 'garbage', headers: { ...bearer('admin'), 'Content-Type': 'text/plain' }, body: 'not a certificate', status: 400 }),
