@@ -50,6 +50,8 @@ export interface SpawnOptions {
   script?: string;
   args?: string[];
   timeoutMs?: number;
+  /** Resolve after this many `listening` lines (WORKERS=N logs one per process); default 1. */
+  listenings?: number;
 }
 
 /** Starts a server process (hotcert by default) and resolves once it logged `listening`. */
@@ -72,6 +74,7 @@ export async function spawnProcess(options: SpawnOptions): Promise<RunningProces
       reject(new Error(`server did not listen within ${options.timeoutMs ?? 15_000} ms: ${stderr.join('')}`));
     }, options.timeoutMs ?? 15_000);
     let done = false;
+    let seen = 0;
     child.stdout!.on('data', (chunk: Buffer) => {
       if (done && !options.keepLogs) return;
       buffered += chunk.toString('utf8');
@@ -86,7 +89,7 @@ export async function spawnProcess(options: SpawnOptions): Promise<RunningProces
           continue;
         }
         if (options.keepLogs) logs.push(entry);
-        if (!done && entry.event === 'listening') {
+        if (!done && entry.event === 'listening' && ++seen >= (options.listenings ?? 1)) {
           done = true;
           clearTimeout(timer);
           resolve(entry);

@@ -85,11 +85,14 @@ export async function swapsUnderLoad(options: {
   bundles: BenchBundle[];
   segmentSeconds: number;
   segments: number;
+  /** What the keep-alive load asks for (default GET /v1/health with the token), e.g. a proxied path. */
+  path?: string;
+  headers?: Record<string, string>;
 }): Promise<SwapsUnderLoadResult> {
   const { port, token, client, bundles, segmentSeconds, segments } = options;
   const total = segmentSeconds * segments;
   const expected = new Set(bundles.map((b) => b.fingerprint256));
-  const load = startKeepAlive(port, '/v1/health', { authorization: `Bearer ${token}` }, total + 1);
+  const load = startKeepAlive(port, options.path ?? '/v1/health', options.headers ?? { authorization: `Bearer ${token}` }, total + 1);
   const handshakes = handshakeLoop(port, { concurrency: 2, maxMs: (total + 2) * 1000 });
   const tally = {
     off: { seconds: 0, handshakesOk: 0, handshakesFailed: 0 },

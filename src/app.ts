@@ -6,9 +6,12 @@ import type { CertificateService } from './certificates/certificate-service.js';
 import type { CsrService } from './certificates/csr-service.js';
 import type { WebhookCaService } from './certificates/webhook-ca-service.js';
 import type { AuditRepo } from './db/audit-repo.js';
+import type { StorageHealth } from './db/storage-health.js';
 import { limitBody } from './http/body-limit.js';
+import { isClientBodyError } from './http/client-errors.js';
 import { ApiError, errorCodes, type ErrorEntry } from './http/errors.js';
 import { meta } from './http/meta.js';
+import { methodNotAllowed } from './http/method-not-allowed.js';
 import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { json } from './http/respond.js';
@@ -32,6 +35,8 @@ export interface AppDeps {
   audit: AuditRepo;
   metrics: Metrics;
   logger: Logger;
+  /** The data directory's storage: a full, read-only or vanished one answers 507 (SPEC §6). */
+  storage?: StorageHealth;
   config: { maxUploadBytes: number; apiKey?: string | undefined; uploadsPerClient?: number | undefined };
 }
 
@@ -47,19 +52,30 @@ export function createApp(deps: AppDeps): Hono {
   // No body anywhere may exceed MAX_UPLOAD_BYTES, JSON ones included.
   app.use('*', limitBody(config.maxUploadBytes));
 
+  // A known path with a method it does not have: 405 + Allow (registered before the routes it reads).
+  const wrongMethod = methodNotAllowed(app);
+  app.use('*', wrongMethod.middleware);
+
+  // Writes on a full, read-only or vanished data directory are refused up front with 507, not tried.
+  app.use('*', async (c, next) => {
+    const state = c.req.method === 'GET' || c.req.method === 'HEAD' ? 'ok' : (deps.storage?.current() ?? 'ok');
+    if (state !== 'ok') throw deps.storage!.error(state);
+    return next();
+  });
+
   app.get('/healthz', healthDocs.healthz, (c) => json(c, { status: 'ok' }));
 
   app.route('/v1/users', usersRoutes({ users }));
   app.route('/v1/certificates/external/csr', csrRoutes({ users, csr: deps.csr }));
   app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, uploadsPerClient: config.uploadsPerClient }));
   app.route('/v1/certificates/webhooks/ca', webhookCaRoutes({ users, webhookCa: deps.webhookCa }));
-  app.route('/v1/health', healthRoutes({ users, certificates, apiKey: config.apiKey }));
+  app.route('/v1/health', healthRoutes({ users, certificates, apiKey: config.apiKey, storage: deps.storage }));
   app.route('/v1/metrics', metricsRoutes({ users, metrics, apiKey: config.apiKey }));
   app.route('/v1/audit', auditRoutes({ users, audit: deps.audit }));
   app.route('/admin', adminRoutes());
   app.route('/v1', apiReferenceRoutes({ app, maxUploadBytes: config.maxUploadBytes }));
 
-  app.notFound((c) => json(c, envelope([{ ...errorCodes.notFound, details: `no route for ${c.req.method} ${c.req.path}` }]), 404));
+  app.notFound((c) => wrongMethod.answer(c) ?? json(c, envelope([{ ...errorCodes.notFound, details: `no route for ${c.req.method} ${c.req.path}` }]), 404));
 
   app.onError((error, c) => {
     if (error instanceof ApiError) {
@@ -68,6 +84,16 @@ export function createApp(deps: AppDeps): Hono {
     }
     if (error instanceof HTTPException && error.status < 500) {
       return json(c, envelope([{ ...errorCodes.invalidParameter, details: 'the request could not be read' }]), error.status);
+    }
+    if (isClientBodyError(error)) {
+      logger.warn({ event: 'http.bad_body', code: (error as NodeJS.ErrnoException).code, route: c.req.path, request_id: c.get('requestId') }, 'request body could not be read');
+      return json(c, envelope([{ ...errorCodes.invalidParameter, details: 'the request body could not be read (malformed or cut short)' }]), 400);
+    }
+    const storageProblem = deps.storage?.noteError(error);
+    if (storageProblem) {
+      const answer = deps.storage!.error(storageProblem);
+      for (const [name, value] of Object.entries(answer.headers)) c.header(name, value);
+      return json(c, envelope(answer.entries), answer.status);
     }
     // A bug: log the class and route only; messages may quote input, stacks may hold anything.
     logger.error({ event: 'http.internal_error', error_name: error.name, route: c.req.path, request_id: c.get('requestId') }, 'internal error');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { TLS_PROFILES, type TlsProfile } from './tls/tls-profile.js';
 import { initialAdminPassword, InitialAdminPasswordError } from './users/initial-admin-password.js';
 
 export interface Config {
@@ -11,6 +12,9 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxUploadBytes: number;
   apiKey: string | undefined;
+  handshakeTimeoutMs: number;
+  maxConnectionsPerClient: number;
+  tlsProfile: TlsProfile;
   /** ADMIN_PASSWORD / ADMIN_PASSWORD_FILE: the admin's password when the admin user is first created. */
   adminPassword: string | undefined;
   /** Where requests for paths that are not hotcert's own go (reverse proxy mode); absent: they get 404. */
@@ -98,6 +102,16 @@ const envSchema = z.object({
     }
     return value;
   }),
+  HANDSHAKE_TIMEOUT_MS: integer('HANDSHAKE_TIMEOUT_MS', 100, 120_000, 10_000),
+  MAX_CONNECTIONS_PER_CLIENT: integer('MAX_CONNECTIONS_PER_CLIENT', 1, 100_000, 256),
+  TLS_PROFILE: optionalString.transform((value, ctx) => {
+    const profile = TLS_PROFILES.find((candidate) => candidate === (value ?? 'intermediate').toLowerCase());
+    if (!profile) {
+      ctx.addIssue({ code: 'custom', message: `TLS_PROFILE must be one of ${TLS_PROFILES.join(', ')}, got "${value}"` });
+      return z.NEVER;
+    }
+    return profile;
+  }),
   UPSTREAM: optionalString.transform((value, ctx) => {
     if (value === undefined) return undefined;
     const upstream = parseUpstream(value);
@@ -151,6 +165,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: value.LOG_LEVEL,
     maxUploadBytes: value.MAX_UPLOAD_BYTES,
     apiKey: value.API_KEY,
+    handshakeTimeoutMs: value.HANDSHAKE_TIMEOUT_MS,
+    maxConnectionsPerClient: value.MAX_CONNECTIONS_PER_CLIENT,
+    tlsProfile: value.TLS_PROFILE,
     adminPassword,
     upstream: value.UPSTREAM,
     upstreamTimeoutMs: value.UPSTREAM_TIMEOUT_MS,

@@ -19,9 +19,10 @@ import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
 import { createReverseProxy } from './proxy/reverse-proxy.js';
 import { establishMasterKey, MasterKeyError } from './secrets/master-key.js';
+import { createStorageHealth, DESCRIPTIONS, storageProblemOf } from './db/storage-health.js';
 import { createIdentitySwitch } from './tls/identity-switch.js';
-import { startServer, type RunningServer } from './tls/https-server.js';
-import { rotateTicketKeys } from './tls/ticket-keys.js';
+import { startServer, type ListenOptions, type RunningServer } from './tls/https-server.js';
+import { createTicketKeyStore } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
 import { createLoginThrottle, type LoginThrottleOptions } from './users/login-throttle.js';
 import { startSetupWarning } from './users/setup-warning.js';
@@ -44,6 +45,7 @@ export interface Services {
   metrics: ReturnType<typeof createMetrics>;
   identities: ReturnType<typeof createIdentitySwitch>;
   trustStore: ReturnType<typeof createTrustStore>;
+  storage: ReturnType<typeof createStorageHealth>;
   masterKey: Buffer;
   close(): Promise<void>;
 }
@@ -91,7 +93,7 @@ export function existingDataDir(dataDir: string): string {
 }
 
 /** Wires every service on one data directory. Used by the server and by the CLI. */
-export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, options: ServiceOptions): Services {
+export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile'>>, options: ServiceOptions): Services {
   const clock = options.clock ?? Date.now;
   const dataDir = options.readOnly ? existingDataDir(config.dataDir) : prepareDataDir(config.dataDir);
   let masterKey: Buffer;
@@ -103,6 +105,8 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
   } catch (error) {
     db?.$client.close();
     if (error instanceof MasterKeyError) throw new DataDirError(error.message);
+    const problem = storageProblemOf(error, dataDir);
+    if (problem === 'full') throw new DataDirError(`DATA_DIR ${dataDir} ${DESCRIPTIONS.full}: the database cannot be opened; free some space`);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EROFS' || code === 'ENOENT' || code === 'EPERM' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
       throw new DataDirError(`DATA_DIR ${dataDir} is not writable: ${describeFsError(error)}`);
@@ -115,9 +119,10 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
       : undefined;
   const writer = options.writeThread ? startWriteThread(path.join(dataDir, 'hotcert.db')) : undefined;
   const metrics = createMetrics({ processMetrics: options.processMetrics });
+  const storage = createStorageHealth({ dataDir, logger: options.logger, clock, onChange: (state) => metrics.storage(state) });
   const audit = createAuditRepo(db, clock);
   const repo = createCertificatesRepo(db, clock);
-  const identities = createIdentitySwitch();
+  const identities = createIdentitySwitch(undefined, config.tlsProfile);
   const trustStore = createTrustStore();
   const validate = pool
     ? (task: ValidateTask) => {
@@ -135,8 +140,9 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     logger: options.logger,
     clock,
   });
+  const ticketKeys = createTicketKeyStore(settings, masterKey);
   const csr = createCsrService({ repo: createPendingKeysRepo(db, clock), masterKey, clock, logger: options.logger });
-  const certificates = createCertificateService({ repo, audit, identities, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics, pendingKeys: csr });
+  const certificates = createCertificateService({ repo, audit, identities, ticketKeys, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics, pendingKeys: csr });
   const webhookCa = createWebhookCaService({ repo: createWebhookCaRepo(db, clock), audit, trustStore, clock, logger: options.logger });
   return {
     db,
@@ -148,6 +154,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>, opti
     metrics,
     identities,
     trustStore,
+    storage,
     masterKey,
     async close() {
       await pool?.close();
@@ -181,81 +188,124 @@ export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
   setupWarningIntervalMs?: number;
 }
 
+/** Boot rules of SPEC §5 done, not yet listening: `listen` serves `fetch` (hotcert's app, or an embedding app's). */
+export interface BootedHotcert {
+  services: Services;
+  /** hotcert's own routes and middleware (createApp). */
+  app: ReturnType<typeof createApp>;
+  listen(fetch: ListenOptions['fetch'], at: { port: number; host?: string | undefined }): Promise<Hotcert>;
+}
+
 /** Boot rules of SPEC §5, then listen. */
 export async function startHotcert(config: Config, options: StartOptions): Promise<Hotcert> {
+  const booted = await bootHotcert(config, options);
+  return booted.listen(booted.app.fetch, { port: config.port, host: config.host });
+}
+
+/**
+ * Opens the services and applies the boot rules; `listen` then starts the one HTTPS listener with the
+ * identity switch, ticket-key rotation and sync timers. Shared by `startHotcert` and the library API.
+ */
+export async function bootHotcert(config: Config, options: StartOptions): Promise<BootedHotcert> {
   const { logger } = options;
   const services = openServices(config, { ...options, validation: 'pool', writeThread: true });
   const { users, certificates, webhookCa, identities } = services;
-  await users.ensureDefaultAdmin(config.adminPassword);
-  const boot = await certificates.bootstrap();
-  webhookCa.reload();
+  let boot: Awaited<ReturnType<typeof certificates.bootstrap>>;
+  try {
+    await users.ensureDefaultAdmin(config.adminPassword);
+    boot = await certificates.bootstrap();
+    webhookCa.reload();
+  } catch (error) {
+    await services.close();
+    throw error;
+  }
 
   const app = createApp({ ...services, logger, config: { ...config, uploadsPerClient: options.uploadsPerClient } });
-  const proxy = config.upstream
-    ? createReverseProxy({ upstream: config.upstream, timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxProxyBodyBytes, logger, metrics: services.metrics })
-    : undefined;
-  const listener = await startServer({
-    fetch: app.fetch,
-    identities,
-    host: config.host,
-    port: config.port,
-    logger,
-    headersTimeoutMs: options.headersTimeoutMs,
-    requestTimeoutMs: options.requestTimeoutMs,
-    forward: proxy?.forward,
-    upgrade: proxy?.upgrade,
-  });
+  return { services, app, listen };
 
-  const stopTicketRotation = rotateTicketKeys(listener.server, services.masterKey, options.clock ?? Date.now);
-  const syncTimer = setInterval(() => {
-    certificates
-      .syncFromDatabase()
-      .then((changed) => changed && webhookCa.reload())
-      .catch((error: unknown) => logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'sync from database failed'));
-  }, options.syncIntervalMs ?? 200);
-  syncTimer.unref();
-  const expiryTimer = setInterval(() => certificates.checkExpiry(), options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
-  expiryTimer.unref();
-  const purgeTimer = setInterval(() => {
-    try {
-      users.purgeExpiredTokens();
-    } catch (error) {
-      logger.warn({ event: 'tokens.purge_failed', error_name: (error as Error).name, code: (error as { code?: unknown }).code }, 'deleting expired tokens failed; retrying later');
-    }
-  }, options.tokenPurgeIntervalMs ?? 60 * 60 * 1000);
-  purgeTimer.unref();
+  async function listen(fetch: ListenOptions['fetch'], at: { port: number; host?: string | undefined }): Promise<Hotcert> {
+    const proxy = config.upstream
+      ? createReverseProxy({
+          upstream: config.upstream,
+          timeoutMs: config.upstreamTimeoutMs,
+          maxBodyBytes: config.maxProxyBodyBytes,
+          bodyTimeoutMs: options.requestTimeoutMs ?? 30_000,
+          logger,
+          metrics: services.metrics,
+        })
+      : undefined;
+    const listener = await startServer({
+      fetch,
+      identities,
+      host: at.host,
+      port: at.port,
+      logger,
+      headersTimeoutMs: options.headersTimeoutMs,
+      // With a proxy, its body guards replace Node's whole-request timeout (which would cut long uploads).
+      requestTimeoutMs: proxy ? 0 : options.requestTimeoutMs,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      maxConnectionsPerClient: config.maxConnectionsPerClient,
+      forward: proxy?.forward,
+      upgrade: proxy?.upgrade,
+    });
 
-  const stopSetupWarning = startSetupWarning({ users, logger, intervalMs: options.setupWarningIntervalMs });
+    const syncTimer = setInterval(() => {
+      certificates
+        .syncFromDatabase()
+        .then((changed) => changed && webhookCa.reload())
+        .catch((error: unknown) => logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'sync from database failed'));
+    }, options.syncIntervalMs ?? 200);
+    syncTimer.unref();
+    const expiryTimer = setInterval(() => certificates.checkExpiry(), options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
+    expiryTimer.unref();
+    const purgeTimer = setInterval(() => {
+      try {
+        users.purgeExpiredTokens();
+      } catch (error) {
+        logger.warn({ event: 'tokens.purge_failed', error_name: (error as Error).name, code: (error as { code?: unknown }).code }, 'deleting expired tokens failed; retrying later');
+      }
+    }, options.tokenPurgeIntervalMs ?? 60 * 60 * 1000);
+    purgeTimer.unref();
+    // Keys also age out without a certificate change: one process replaces day-old keys, every process takes them.
+    const ticketKeyTimer = setInterval(() => {
+      certificates.refreshTicketKeys().catch((error: unknown) => logger.error({ event: 'tls.ticket_keys_failed', error_name: (error as Error).name }, 'ticket key rotation failed'));
+    }, 60 * 60 * 1000);
+    ticketKeyTimer.unref();
 
-  const health = certificates.health();
-  logger.info(
-    {
-      event: 'listening',
+    const stopSetupWarning = startSetupWarning({ users, logger, intervalMs: options.setupWarningIntervalMs });
+
+    const health = certificates.health();
+    logger.info(
+      {
+        event: 'listening',
+        port: listener.port,
+        host: at.host ?? '0.0.0.0',
+        ...(config.upstream ? { upstream: config.upstream.label } : {}),
+        fingerprint_sha256: health.fingerprint_sha256,
+        version: health.version,
+        certificate_status: health.status,
+        ...(boot.fallbackReason ? { fallback_reason: boot.fallbackReason } : {}),
+      },
+      'hotcert listening',
+    );
+
+    return {
+      services,
+      app,
+      listener,
       port: listener.port,
-      host: config.host ?? '0.0.0.0',
-      ...(config.upstream ? { upstream: config.upstream.label } : {}),
-      fingerprint_sha256: health.fingerprint_sha256,
-      version: health.version,
-      certificate_status: health.status,
-      ...(boot.fallbackReason ? { fallback_reason: boot.fallbackReason } : {}),
-    },
-    'hotcert listening',
-  );
-
-  return {
-    services,
-    app,
-    listener,
-    port: listener.port,
-    async close(graceMs) {
-      clearInterval(syncTimer);
-      clearInterval(expiryTimer);
-      clearInterval(purgeTimer);
-      stopTicketRotation();
-      stopSetupWarning();
-      await listener.close(graceMs);
-      proxy?.close();
-      await services.close();
-    },
-  };
+      async close(graceMs) {
+        clearInterval(syncTimer);
+        clearInterval(expiryTimer);
+        clearInterval(purgeTimer);
+        clearInterval(ticketKeyTimer);
+        stopSetupWarning();
+        // Tunnels never end by themselves (a WebSocket stays open), so they close now; requests get the grace period.
+        proxy?.closeTunnels();
+        await listener.close(graceMs);
+        proxy?.close();
+        await services.close();
+      },
+    };
+  }
 }

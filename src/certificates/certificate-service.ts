@@ -8,6 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { seal, unseal } from '../secrets/seal.js';
 import { identityProblem, type TlsIdentity } from '../tls/tls-identity.js';
 import type { IdentitySwitch } from '../tls/identity-switch.js';
+import type { TicketKeyStore } from '../tls/ticket-keys.js';
 import type { Finding } from '../validation/findings.js';
 import type { NormalizedBundle } from '../validation/validate-bundle.js';
 import { PoolSaturatedError, ValidationTimeoutError } from '../workers/validation-pool.js';
@@ -54,6 +55,8 @@ export interface CertificateServiceDeps {
   /** Boot runs before anything listens, so it validates in this thread and never waits on the pool. */
   validateAtBoot?: (task: ValidateTask) => Promise<ValidateOutcome>;
   masterKey: Buffer;
+  /** Shared session-ticket keys, replaced with every activation (none: Node's own per-process keys). */
+  ticketKeys?: TicketKeyStore | undefined;
   clock: () => number;
   logger: Logger;
   metrics?: Metrics | undefined;
@@ -207,11 +210,14 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     };
     const audit = { actor: context.actor, clientAddress: context.address, action: options.action ?? `certificate.${source}` };
     const identity: TlsIdentity = { fingerprint, keyPem: bundle.keyPem, certPem: bundle.certPem, chainPems: bundle.chainPems };
+    // Sessions end with their certificate: new ticket keys, swapped in and committed with it.
+    const previousKeys = identities.ticketKeys();
+    const ticketKeys = deps.ticketKeys?.fresh();
     let swapped = false;
     let swapMs = 0;
     const swap = () => {
       const swapStarted = performance.now();
-      identities.swap(identity);
+      identities.swap(identity, ticketKeys?.keys);
       swapMs = performance.now() - swapStarted;
       swapped = true;
     };
@@ -219,11 +225,12 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       let row: CertificateRow;
       let generation = appliedGeneration;
       if (deps.commitActivation) {
-        ({ row, generation } = await deps.commitActivation(version, audit, { expectedFingerprint, fallbackReason, now: clock() }, swap));
+        ({ row, generation } = await deps.commitActivation(version, audit, { expectedFingerprint, fallbackReason, ticketKeysSealed: ticketKeys?.sealed, now: clock() }, swap));
       } else {
         row = repo.insertAndActivate(version, audit, {
           expectedFingerprint,
           fallbackReason,
+          ticketKeysSealed: ticketKeys?.sealed,
           beforeCommit: (_inserted, nextGeneration) => {
             swap();
             generation = nextGeneration;
@@ -236,7 +243,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       logger.info({ event: 'certificate.activated', version: row.version, source, fingerprint_sha256: fingerprint, actor: context.actor }, 'certificate activated');
       return { row, swapMs };
     } catch (error) {
-      if (swapped && previous) identities.swap(previous);
+      if (swapped && previous) identities.swap(previous, previousKeys);
       if (error instanceof PreconditionFailedError) throw ifMatchFailed();
       if (error instanceof DatabaseBusyError || (error as { code?: unknown }).code === 'SQLITE_BUSY') {
         throw notReady('the database is busy (another process holds its write lock); nothing was changed, retry shortly', 1);
@@ -298,7 +305,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
         }
         const loaded = tryLoad(active);
         if ('identity' in loaded) {
-          identities.swap(loaded.identity);
+          identities.swap(loaded.identity, deps.ticketKeys?.readOrCreate());
           appliedGeneration = state.generation;
           publishMetrics();
           this.checkExpiry();
@@ -310,13 +317,14 @@ export function createCertificateService(deps: CertificateServiceDeps) {
           if (row.version === active.version || notAfterOf(row) < clock()) continue;
           const candidate = tryLoad(row);
           if (!('identity' in candidate)) continue;
-          identities.swap(candidate.identity);
-          repo.activateExisting(row.version, reason, {
-            actor: 'system',
-            action: 'certificate.fallback',
-            fingerprint: row.fingerprint,
-            details: { from_version: active.version, to_version: row.version, reason },
-          });
+          const ticketKeys = deps.ticketKeys?.fresh();
+          identities.swap(candidate.identity, ticketKeys?.keys);
+          repo.activateExisting(
+            row.version,
+            reason,
+            { actor: 'system', action: 'certificate.fallback', fingerprint: row.fingerprint, details: { from_version: active.version, to_version: row.version, reason } },
+            ticketKeys?.sealed,
+          );
           appliedGeneration = repo.generation();
           publishMetrics();
           logger.warn({ event: 'certificate.fallback', version: row.version, fingerprint_sha256: row.fingerprint, reason }, 'fallback at boot');
@@ -415,6 +423,20 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       });
     },
 
+    /**
+     * Ticket keys also age out without a certificate change: older than a day, one process replaces
+     * them and every process takes the stored ones (called hourly). Inside the mutex, so it never
+     * undoes the keys an activation has swapped in but not yet committed.
+     */
+    async refreshTicketKeys(): Promise<void> {
+      const store = deps.ticketKeys;
+      if (!store) return;
+      await mutex.run(async () => {
+        const keys = store.rotateIfOlder(DAY_MS, clock());
+        if (keys && !keys.equals(identities.ticketKeys() ?? Buffer.alloc(0))) identities.setTicketKeys(keys);
+      });
+    },
+
     /** Picks up a change another process committed (other WORKERS, a second server, the CLI). */
     async syncFromDatabase(): Promise<boolean> {
       if (repo.generation() === appliedGeneration) return false;
@@ -423,10 +445,11 @@ export function createCertificateService(deps: CertificateServiceDeps) {
         if (state.generation === appliedGeneration) return false;
         const row = repo.active();
         const current = identities.current();
+        const ticketKeys = deps.ticketKeys?.read();
         if (row && row.fingerprint !== current?.fingerprint) {
           const loaded = tryLoad(row);
           if ('identity' in loaded) {
-            identities.swap(loaded.identity);
+            identities.swap(loaded.identity, ticketKeys);
             metrics?.swapped('sync');
             logger.info({ event: 'certificate.synced', version: row.version, fingerprint_sha256: row.fingerprint }, 'certificate activated by another process');
           } else {
@@ -436,6 +459,8 @@ export function createCertificateService(deps: CertificateServiceDeps) {
             setOutOfSync({ version: row.version, reason: `version ${row.version} is active in the database but this process cannot serve it: ${loaded.problem}` });
             return true;
           }
+        } else if (ticketKeys && !ticketKeys.equals(identities.ticketKeys() ?? Buffer.alloc(0))) {
+          identities.setTicketKeys(ticketKeys);
         }
         appliedGeneration = state.generation;
         publishMetrics();

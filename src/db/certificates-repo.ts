@@ -1,7 +1,8 @@
 import { desc, eq, sql } from 'drizzle-orm';
 import { insertAudit, type AuditEntry } from './audit-repo.js';
 import type { Db } from './open-database.js';
-import { certificateVersions, serviceState } from './schema.js';
+import { certificateVersions, serviceState, settings } from './schema.js';
+import { TICKET_KEYS_SETTING } from './settings-repo.js';
 
 export type CertificateSource = 'default' | 'upload' | 'rollback' | 'import';
 export type CertificateRow = typeof certificateVersions.$inferSelect;
@@ -21,6 +22,8 @@ export interface NewVersion {
 export interface ActivationOptions {
   expectedFingerprint?: string | undefined;
   fallbackReason?: string | null;
+  /** New sealed TLS ticket keys, committed with the activation so every process switches together. */
+  ticketKeysSealed?: Buffer | undefined;
 }
 
 /** Thrown inside the activation transaction when If-Match names a fingerprint that is no longer active. */
@@ -39,6 +42,13 @@ export function createCertificatesRepo(db: Db, clock: () => number) {
   const state = (): StateRow => selectState.get()!;
 
   const writeAudit = (tx: Pick<Db, 'insert'>, entry: AuditEntry) => insertAudit(tx, clock(), entry);
+
+  function writeTicketKeys(tx: Pick<Db, 'insert'>, sealed: Buffer): void {
+    tx.insert(settings)
+      .values({ name: TICKET_KEYS_SETTING, value: sealed, updatedAt: clock() })
+      .onConflictDoUpdate({ target: settings.name, set: { value: sealed, updatedAt: clock() } })
+      .run();
+  }
 
   /** Checks If-Match, then writes the version, marks it active, bumps the generation and audits. */
   function writeActivation(tx: Pick<Db, 'select' | 'insert' | 'update'>, version: NewVersion, audit: AuditEntry, options: ActivationOptions) {
@@ -62,6 +72,7 @@ export function createCertificatesRepo(db: Db, clock: () => number) {
       .where(eq(serviceState.id, 1))
       .run();
     writeAudit(tx, { ...audit, fingerprint: version.fingerprint, details: { ...audit.details, version: next, source: version.source } });
+    if (options.ticketKeysSealed) writeTicketKeys(tx, options.ticketKeysSealed);
     return { row, generation: current.generation + 1 };
   }
 
@@ -109,7 +120,8 @@ export function createCertificatesRepo(db: Db, clock: () => number) {
       try {
         return writeActivation(db, version, audit, options);
       } catch (error) {
-        db.$client.exec('ROLLBACK');
+        // SQLite may already have rolled back (SQLITE_FULL, IOERR): a second ROLLBACK would hide the real code.
+        if (db.$client.inTransaction) db.$client.exec('ROLLBACK');
         throw error;
       }
     },
@@ -120,7 +132,7 @@ export function createCertificatesRepo(db: Db, clock: () => number) {
       if (db.$client.inTransaction) db.$client.exec('ROLLBACK');
     },
     /** Boot fallback onto an existing version: activate it and remember why. */
-    activateExisting(versionNumber: number, fallbackReason: string | null, audit: AuditEntry): void {
+    activateExisting(versionNumber: number, fallbackReason: string | null, audit: AuditEntry, ticketKeysSealed?: Buffer): void {
       db.transaction(
         (tx) => {
           const current = state();
@@ -129,6 +141,7 @@ export function createCertificatesRepo(db: Db, clock: () => number) {
             .where(eq(serviceState.id, 1))
             .run();
           writeAudit(tx, audit);
+          if (ticketKeysSealed) writeTicketKeys(tx, ticketKeysSealed);
         },
         { behavior: 'immediate' },
       );

@@ -16,6 +16,12 @@ export interface ActivationCommit {
 
 export class WriteThreadError extends Error {
   override name = 'WriteThreadError';
+  /** SQLite's or the system's error code, kept so that e.g. SQLITE_FULL is still recognised here. */
+  readonly code: string | undefined;
+  constructor(message: string, code?: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 /** Another connection held the write lock for longer than the busy timeout. */
@@ -60,7 +66,7 @@ export function startWriteThread(file: string, workerFile = builtWorkerFile('db/
     if (reply.ok) return reply;
     if (reply.errorName === 'PreconditionFailedError') throw new PreconditionFailedError();
     if (reply.code === 'SQLITE_BUSY' || reply.code === 'SQLITE_LOCKED') throw new DatabaseBusyError('the database is busy');
-    throw new WriteThreadError(`the database write failed (${reply.code ?? reply.errorName})`);
+    throw new WriteThreadError(`the database write failed (${reply.code ?? reply.errorName})`, reply.code);
   }
 
   const commit: ActivationCommit = async (version, audit, options, swap) => {
@@ -71,6 +77,7 @@ export function startWriteThread(file: string, workerFile = builtWorkerFile('db/
       audit,
       expectedFingerprint: options.expectedFingerprint,
       fallbackReason: options.fallbackReason ?? null,
+      ticketKeysSealed: options.ticketKeysSealed,
     });
     const raw = begun.row as unknown as CertificateRow;
     const row = { ...raw, keySealed: Buffer.from(raw.keySealed) };

@@ -12,6 +12,7 @@ export type WriteRequest =
       audit: AuditEntry;
       expectedFingerprint?: string | undefined;
       fallbackReason: string | null;
+      ticketKeysSealed?: Uint8Array | undefined;
     }
   | { id: number; op: 'commit' | 'rollback' }
   | { id: number; op: 'close' };
@@ -32,6 +33,7 @@ function run(request: WriteRequest): WriteReply {
       const { row, generation } = repo.beginActivation({ ...request.version, keySealed: Buffer.from(request.version.keySealed) }, request.audit, {
         expectedFingerprint: request.expectedFingerprint,
         fallbackReason: request.fallbackReason,
+        ticketKeysSealed: request.ticketKeysSealed && Buffer.from(request.ticketKeysSealed),
       });
       return { id: request.id, ok: true, row, generation };
     }

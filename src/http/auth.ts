@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import { uniqueSymbol } from 'hono-openapi';
 import { errorResponses } from '../openapi/responses.js';
 import type { AuthenticatedUser, UserService } from '../users/user-service.js';
-import { forbidden, unauthorized } from './errors.js';
+import { BASIC_CHALLENGE, BEARER_CHALLENGE, forbidden, unauthorized } from './errors.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -42,7 +42,7 @@ export function requireAuth({ users, apiKey, adminOnly = false }: AuthOptions): 
     }
     if (scheme !== 'bearer') throw unauthorized('the Authorization header must be "Bearer <token>"');
     const user = users.authenticate(credential);
-    if (!user) throw unauthorized('the token is not valid or has expired; log in again');
+    if (!user) throw unauthorized('the token is not valid or has expired; log in again', `${BEARER_CHALLENGE}, error="invalid_token"`);
     if (adminOnly && user.role !== 'ROLE_ADMIN') throw forbidden('this operation requires an admin');
     c.set('user', user);
     return next();
@@ -57,11 +57,11 @@ export function requireAuth({ users, apiKey, adminOnly = false }: AuthOptions): 
 
 /** Parses `Authorization: Basic base64(user:pass)`. */
 export function parseBasic(header: string | undefined): { username: string; password: string } {
-  if (!header) throw unauthorized('an Authorization: Basic header with base64(username:password) is required');
+  if (!header) throw unauthorized('an Authorization: Basic header with base64(username:password) is required', BASIC_CHALLENGE);
   const match = /^basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
-  if (!match) throw unauthorized('the Authorization header must be "Basic base64(username:password)"');
+  if (!match) throw unauthorized('the Authorization header must be "Basic base64(username:password)"', BASIC_CHALLENGE);
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon <= 0) throw unauthorized('the Basic credentials must be base64 of "username:password"');
+  if (colon <= 0) throw unauthorized('the Basic credentials must be base64 of "username:password"', BASIC_CHALLENGE);
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }

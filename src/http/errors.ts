@@ -39,7 +39,11 @@ export class ApiError extends Error {
 
 export const invalid = (details: string | string[], status: ContentfulStatusCode = 400) => new ApiError(status, 'invalidParameter', details);
 export const missing = (details: string) => new ApiError(400, 'missingParameter', details);
-export const unauthorized = (details: string) => new ApiError(401, 'accessDenied', details);
+/** The challenges 401 answers carry (RFC 9110 §11.6.1): Basic for the login, Bearer for every token route. */
+export const BASIC_CHALLENGE = 'Basic realm="hotcert", charset="UTF-8"';
+export const BEARER_CHALLENGE = 'Bearer realm="hotcert"';
+export const unauthorized = (details: string, challenge: string = BEARER_CHALLENGE) =>
+  new ApiError(401, 'accessDenied', details, { 'WWW-Authenticate': challenge });
 export const forbidden = (details: string) => new ApiError(403, 'accessDenied', details);
 export const notFound = (details: string) => new ApiError(404, 'notFound', details);
 export const tooMany = (details: string, retryAfterSeconds: number) =>

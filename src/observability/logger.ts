@@ -23,6 +23,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       level,
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // "level":"info", not 30: what log collectors (Loki, Elastic, CloudWatch, …) expect.
+      formatters: { level: (label) => ({ level: label }) },
       redact: {
         // Top-level names only: wildcard paths cost on every line, and nothing nested is ever logged.
         paths: ['authorization', 'keyPem', 'password', 'token'],

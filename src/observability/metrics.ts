@@ -34,6 +34,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     help: '1 when this process cannot serve the version the database calls active (it keeps serving the one it has)',
     registers: [registry],
   });
+  const storageProblem = new Gauge({
+    name: 'hotcert_storage_problem',
+    help: '1 for the problem the data directory has now (full, read_only, missing); no series when it is fine',
+    labelNames: ['problem'] as const,
+    registers: [registry],
+  });
   const swaps = new Counter({
     name: 'hotcert_certificate_swaps_total',
     help: 'Certificate swaps applied by this process, by source',
@@ -96,6 +102,10 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       certificateFallback.set(info.fallback ? 1 : 0);
     },
     outOfSync: (flag: boolean) => certificateOutOfSync.set(flag ? 1 : 0),
+    storage: (state: string) => {
+      storageProblem.reset();
+      if (state !== 'ok') storageProblem.set({ problem: state }, 1);
+    },
     swapped: (source: string) => swaps.inc({ source }),
     rejected: (rules: string[]) => {
       for (const rule of new Set(rules)) validationFailures.inc({ rule });

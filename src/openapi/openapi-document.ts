@@ -31,6 +31,7 @@ export function openApiDocument(app: Hono, { maxUploadBytes }: DocumentOptions):
         { name: 'monitoring', description: 'Health and metrics.' },
         { name: 'audit', description: 'Who changed what.' },
         { name: 'API reference', description: 'This document and its interactive page.' },
+        { name: 'admin page', description: 'The browser page for administrators.' },
       ],
       components: {
         securitySchemes: {

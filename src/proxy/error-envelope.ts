@@ -14,7 +14,8 @@ export function sendEnvelope(res: ServerResponse, status: number, kind: ErrorKin
     'Content-Length': Buffer.byteLength(text),
     'Cache-Control': 'no-store',
     'X-Request-Id': requestId,
-    ...(close ? { Connection: 'close' } : {}),
+    // HTTP/2 forbids Connection; its stream ends with the answer anyway.
+    ...(close && res.req?.httpVersionMajor !== 2 ? { Connection: 'close' } : {}),
   });
   res.end(text);
 }

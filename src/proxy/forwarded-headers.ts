@@ -42,12 +42,16 @@ export interface ForwardedContext {
  */
 export function upstreamRequestHeaders(req: IncomingMessage, context: ForwardedContext): string[] {
   const raw = req.rawHeaders;
+  const h2 = req.httpVersionMajor === 2;
   const listed = connectionTokens(raw);
   const out: string[] = [];
   let forwardedFor: string | undefined;
   let forwarded: string | undefined;
+  let cookies: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
+    // HTTP/2 pseudo-headers (:method, :path, :scheme, :authority) are no HTTP/1.1 fields; :authority becomes Host below.
+    if (name.charCodeAt(0) === 58) continue;
     const lower = name.toLowerCase();
     if (isHopByHop(lower) || REPLACED_UPSTREAM.has(lower) || listed?.has(lower)) continue;
     if (lower === 'x-forwarded-for') {
@@ -58,10 +62,17 @@ export function upstreamRequestHeaders(req: IncomingMessage, context: ForwardedC
       forwarded = forwarded === undefined ? raw[i + 1]! : `${forwarded}, ${raw[i + 1]!}`;
       continue;
     }
+    // HTTP/2 may split Cookie into several fields; HTTP/1.1 allows one (RFC 9113 §8.2.3).
+    if (h2 && lower === 'cookie') {
+      cookies = cookies === undefined ? raw[i + 1]! : `${cookies}; ${raw[i + 1]!}`;
+      continue;
+    }
     out.push(name, raw[i + 1]!);
   }
+  if (cookies !== undefined) out.push('Cookie', cookies);
   const client = req.socket.remoteAddress;
-  const host = req.headers.host;
+  const host = req.headers.host ?? (h2 ? (req.headers[':authority'] as string | undefined) : undefined);
+  if (h2 && req.headers.host === undefined && host) out.unshift('Host', host);
   const element = `for=${forwardedNode(client)}${host ? `;host=${quoted(host)}` : ''};proto=https`;
   out.push('X-Forwarded-For', forwardedFor === undefined ? (client ?? 'unknown') : `${forwardedFor}, ${client ?? 'unknown'}`);
   out.push('X-Forwarded-Proto', 'https');

@@ -1,4 +1,5 @@
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
 import type { Logger } from 'pino';
@@ -16,6 +17,12 @@ export interface ReverseProxyOptions {
   timeoutMs: number;
   /** Largest request body forwarded (413 above); undefined for no limit. */
   maxBodyBytes?: number | undefined;
+  /**
+   * Node's whole-request timeout would cut any upload slower than it, so the server runs without it in proxy
+   * mode and this replaces it: hotcert's own routes get their whole body within it, a proxied body may not
+   * pause longer than it. 0 turns both off.
+   */
+  bodyTimeoutMs: number;
   logger: Logger;
   metrics?: Metrics | undefined;
 }
@@ -25,6 +32,8 @@ export interface ReverseProxy {
   forward(req: IncomingMessage, res: ServerResponse): boolean;
   /** The server's 'upgrade' event: tunnels WebSocket and other Upgrade requests; refuses them on hotcert's paths. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes open Upgrade tunnels (at shutdown: the server cannot wait for them, they are no longer requests). */
+  closeTunnels(): void;
   /** Drops pooled upstream connections and open tunnels (after the server stopped accepting). */
   close(): void;
 }
@@ -41,7 +50,7 @@ export function upstreamTarget(upstream: Upstream): http.RequestOptions {
 
 /** Reverse proxy mode (issue 11): forwarding at the Node level, streaming both ways, a keep-alive pool. */
 export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
-  const { logger, metrics, timeoutMs, maxBodyBytes } = options;
+  const { logger, metrics, timeoutMs, maxBodyBytes, bodyTimeoutMs: bodyIdleMs } = options;
   const target = upstreamTarget(options.upstream);
   const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
   const tunnels = new Set<Duplex>();
@@ -53,7 +62,10 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
 
   function forward(req: IncomingMessage, res: ServerResponse): boolean {
     const url = req.url ?? '/';
-    if (isHotcertPath(url)) return false;
+    if (isHotcertPath(url)) {
+      if (bodyIdleMs > 0) bodyDeadline(req, bodyIdleMs);
+      return false;
+    }
     const started = performance.now();
     const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined);
     const method = req.method ?? 'GET';
@@ -81,7 +93,11 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
       sendEnvelope(res, 413, 'invalidParameter', `the body is larger than ${maxBodyBytes} bytes (MAX_PROXY_BODY_BYTES)`, requestId, true);
       return true;
     }
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
+    const h2 = req.httpVersionMajor === 2;
+    // HTTP/2 has no Transfer-Encoding: a body follows unless the HEADERS frame ended the stream.
+    const hasBody = h2
+      ? !(req as unknown as Http2ServerRequest).stream.endAfterHeaders
+      : req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
     const headers = upstreamRequestHeaders(req, { requestId });
     const path = url.startsWith('/') || url === '*' ? url : absoluteToOrigin(url);
 
@@ -139,7 +155,11 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
 
       upstreamReq.once('response', (upstreamRes) => {
         clearTimeout(timer);
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, clientResponseHeaders(upstreamRes.rawHeaders, requestId));
+        const status = upstreamRes.statusCode ?? 502;
+        const headers = clientResponseHeaders(upstreamRes.rawHeaders, requestId);
+        // HTTP/2 has no reason phrase (Node warns when given one).
+        if (h2) res.writeHead(status, headers);
+        else res.writeHead(status, upstreamRes.statusMessage, headers);
         // A streamed answer (no length) shows its headers at once, as server-sent events need.
         if (upstreamRes.headers['content-length'] === undefined) res.flushHeaders();
         pipeline(upstreamRes, res, (error) => {
@@ -157,20 +177,29 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
       req.pipe(upstreamReq);
       // A client that vanishes mid-upload: the upstream sees its request aborted, not a short body.
       req.once('error', () => upstreamReq.destroy());
-      if (maxBodyBytes === undefined) return;
       let received = 0;
-      const count = (chunk: Buffer) => {
-        received += chunk.length;
-        if (received <= maxBodyBytes) return;
-        req.off('data', count);
+      const refuse = (status: number, details: string) => {
+        req.off('data', onData);
+        clearTimeout(stalled);
         req.unpipe(upstreamReq);
         req.resume();
         abandoned = true;
         upstreamReq.destroy();
         if (res.headersSent) res.destroy();
-        else sendEnvelope(res, 413, 'invalidParameter', `the body is larger than ${maxBodyBytes} bytes (MAX_PROXY_BODY_BYTES)`, requestId, true);
+        else sendEnvelope(res, status, 'invalidParameter', details, requestId, true);
       };
-      req.on('data', count);
+      const onData = (chunk: Buffer) => {
+        stalled?.refresh();
+        received += chunk.length;
+        if (maxBodyBytes !== undefined && received > maxBodyBytes) refuse(413, `the body is larger than ${maxBodyBytes} bytes (MAX_PROXY_BODY_BYTES)`);
+      };
+      // A body may take as long as it needs while it moves; one that stops arriving is cut (slow-client guard).
+      const stalled = bodyIdleMs > 0 ? setTimeout(() => refuse(408, `the request body stopped arriving for ${bodyIdleMs} ms`), bodyIdleMs) : undefined;
+      if (stalled) {
+        req.once('end', () => clearTimeout(stalled));
+        res.once('close', () => clearTimeout(stalled));
+      }
+      req.on('data', onData);
     };
 
     send(!hasBody && RETRYABLE_METHODS.has(method));
@@ -184,12 +213,25 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
   return {
     forward,
     upgrade,
+    closeTunnels() {
+      for (const socket of tunnels) socket.destroy();
+      tunnels.clear();
+    },
     close() {
       agent.destroy();
       for (const socket of tunnels) socket.destroy();
       tunnels.clear();
     },
   };
+}
+
+/** The whole body of a request for hotcert's own routes within `ms`, as Node's requestTimeout would have had it. */
+function bodyDeadline(req: IncomingMessage, ms: number): void {
+  const declared = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] === undefined && (declared === undefined || declared === '0')) return;
+  const timer = setTimeout(() => !req.complete && req.socket.destroy(), ms);
+  timer.unref();
+  req.once('close', () => clearTimeout(timer));
 }
 
 function absoluteToOrigin(url: string): string {

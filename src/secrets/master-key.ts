@@ -61,7 +61,14 @@ export function establishMasterKey(store: CheckValueStore, dataDir: string, from
   const key = resolveMasterKey(dataDir, fromEnv, stored, { create: !readOnly });
   if (!key) return randomBytes(32);
   if (stored === undefined && !readOnly) {
-    const recorded = store.putIfAbsent(MASTER_KEY_CHECK_SETTING, masterKeyCheck(key), now);
+    let recorded: Buffer;
+    try {
+      recorded = store.putIfAbsent(MASTER_KEY_CHECK_SETTING, masterKeyCheck(key), now);
+    } catch (error) {
+      // A full or read-only disk must not stop a server that can still serve: the next start records it.
+      if (/^SQLITE_(FULL|READONLY|IOERR|BUSY)/.test(String((error as { code?: unknown }).code))) return key;
+      throw error;
+    }
     if (!masterKeyMatches(key, recorded)) throw mismatch(dataDir, fromEnv !== undefined);
   }
   return key;

@@ -1,27 +1,61 @@
-import { hkdfSync } from 'node:crypto';
-import type tls from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { TICKET_KEYS_SETTING, type SettingsRepo } from '../db/settings-repo.js';
+import { seal, unseal } from '../secrets/seal.js';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+export interface FreshTicketKeys {
+  keys: Buffer;
+  /** What the database keeps: sealed under the master key, bound to the setting's name. */
+  sealed: Buffer;
+}
 
 /**
- * Session-ticket keys derived from the master key and the UTC day: every process on one data
- * directory (WORKERS=N, or separate servers behind a balancer) issues and accepts the same
- * tickets, across restarts too, and the keys still change every day.
+ * TLS session-ticket keys (TLS 1.2 tickets and TLS 1.3 resumption PSKs): random, stored sealed in
+ * `settings` so every process on the data directory issues and accepts the same tickets, and
+ * replaced with every certificate change, so no session outlives the certificate it was made under.
  */
-export function ticketKeysFor(masterKey: Buffer, now: number): Buffer {
-  const day = Math.floor(now / DAY_MS);
-  return Buffer.from(hkdfSync('sha256', masterKey, 'hotcert tls session tickets', `day ${day}`, 48));
+export function createTicketKeyStore(settings: SettingsRepo, masterKey: Buffer) {
+  function unsealed(sealed: Buffer): Buffer | undefined {
+    try {
+      const keys = Buffer.from(unseal(masterKey, sealed, TICKET_KEYS_SETTING), 'base64');
+      return keys.length === 48 ? keys : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  return {
+    /** New random keys, to be written in the same transaction as the activation they belong to. */
+    fresh(): FreshTicketKeys {
+      const keys = randomBytes(48);
+      return { keys, sealed: seal(masterKey, keys.toString('base64'), TICKET_KEYS_SETTING) };
+    },
+    /** The shared keys, or undefined when none are stored or they cannot be unsealed. */
+    read(): Buffer | undefined {
+      const row = settings.get(TICKET_KEYS_SETTING);
+      return row && unsealed(row.value);
+    },
+    /**
+     * The shared keys, first replaced with new ones when they are older than `maxAgeMs`; when
+     * several processes try at once, one replaces them and the others read its keys.
+     */
+    rotateIfOlder(maxAgeMs: number, now: number): Buffer | undefined {
+      const row = settings.get(TICKET_KEYS_SETTING);
+      const current = row && unsealed(row.value);
+      if (row && current && now - row.updatedAt < maxAgeMs) return current;
+      settings.replaceIfUnchanged(TICKET_KEYS_SETTING, this.fresh().sealed, row?.updatedAt, now);
+      return this.read();
+    },
+    /** The shared keys; stores new ones when there are none yet (a database from before them). */
+    readOrCreate(): Buffer {
+      const stored = this.read();
+      if (stored) return stored;
+      const { keys, sealed } = this.fresh();
+      // Processes booting together: the first insert wins and everyone reads it back.
+      if (settings.get(TICKET_KEYS_SETTING) === undefined) settings.insertIfAbsent(TICKET_KEYS_SETTING, sealed);
+      else settings.set(TICKET_KEYS_SETTING, sealed);
+      return this.read() ?? keys;
+    },
+  };
 }
 
-/** Applies today's keys now and again at each UTC midnight; returns a stop function. */
-export function rotateTicketKeys(server: tls.Server, masterKey: Buffer, clock: () => number): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  const apply = () => {
-    server.setTicketKeys(ticketKeysFor(masterKey, clock()));
-    const untilMidnight = DAY_MS - (clock() % DAY_MS) + 1000;
-    timer = setTimeout(apply, untilMidnight);
-    timer.unref();
-  };
-  apply();
-  return () => clearTimeout(timer);
-}
+export type TicketKeyStore = ReturnType<typeof createTicketKeyStore>;

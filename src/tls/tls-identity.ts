@@ -1,6 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import tls from 'node:tls';
 import { fingerprintSha256 } from '../validation/describe-certificate.js';
+import { tlsProfileOptions, type TlsProfile } from './tls-profile.js';
 
 /** What a listener needs to serve one certificate. Lives only in memory, never logged. */
 export interface TlsIdentity {
@@ -10,10 +11,8 @@ export interface TlsIdentity {
   chainPems: string[];
 }
 
-export const baseTlsOptions = { minVersion: 'TLSv1.2' } as const satisfies tls.SecureContextOptions;
-
-export function contextOptions(identity: Pick<TlsIdentity, 'keyPem' | 'certPem' | 'chainPems'>): tls.SecureContextOptions {
-  return { ...baseTlsOptions, key: identity.keyPem, cert: [identity.certPem, ...identity.chainPems].join('\n') };
+export function contextOptions(identity: Pick<TlsIdentity, 'keyPem' | 'certPem' | 'chainPems'>, profile: TlsProfile = 'intermediate'): tls.SecureContextOptions {
+  return { ...tlsProfileOptions(profile), key: identity.keyPem, cert: [identity.certPem, ...identity.chainPems].join('\n') };
 }
 
 /**

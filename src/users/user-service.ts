@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { AuditRepo } from '../db/audit-repo.js';
 import type { Role, TokensRepo, UserRow, UsersRepo } from '../db/users-repo.js';
-import { ApiError, forbidden, invalid, missing, notFound, tooMany, unauthorized } from '../http/errors.js';
+import { ApiError, BASIC_CHALLENGE, forbidden, invalid, missing, notFound, tooMany, unauthorized } from '../http/errors.js';
 import type { Logger } from 'pino';
 import { normaliseUsername, type LoginThrottle } from './login-throttle.js';
 import { decoyHash, hashPassword, verifyPassword } from './password-hash.js';
@@ -121,7 +121,7 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
       const ok = await verifyPassword(credentials.password, user?.passwordHash ?? decoyHash);
       if (!user || !ok) {
         recordFailure(credentials.username, address, attempt.failed());
-        throw unauthorized('invalid username or password');
+        throw unauthorized('invalid username or password', BASIC_CHALLENGE);
       }
       attempt.succeeded();
       let changed = false;

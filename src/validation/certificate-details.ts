@@ -13,6 +13,7 @@ import {
   type KeyUsageType,
 } from '@peculiar/asn1-x509';
 import { readCertificateShell, type CertificateShell } from './certificate-shell.js';
+import { decodeOid, readStrict, strictChildren } from './der.js';
 
 /**
  * What node:crypto's X509Certificate does not expose: extension list with critical flags, key-usage bits,
@@ -30,6 +31,8 @@ export interface CertificateDetails {
   extKeyUsage?: string[];
   /** dNSName and iPAddress entries as plain values; other name types as "type:value". */
   sans?: string[];
+  /** subjectAltName entry forms hotcert does not read (otherName, x400Address, ediPartyName), once each. */
+  unsupportedSanForms?: string[];
 }
 
 const cache = new WeakMap<X509Certificate, CertificateDetails>();
@@ -86,11 +89,82 @@ export function certificateDetails(cert: X509Certificate): CertificateDetails {
     } else if (ext.extnID === id_ce_extKeyUsage) {
       details.extKeyUsage = Array.from(AsnConvert.parse(value, ExtendedKeyUsage));
     } else if (ext.extnID === id_ce_subjectAltName) {
-      details.sans = Array.from(AsnConvert.parse(value, SubjectAlternativeName)).map(formatGeneralName);
+      const sans = readSubjectAltName(value);
+      details.sans = sans.names;
+      if (sans.unsupported.length > 0) details.unsupportedSanForms = sans.unsupported;
     }
   }
   cache.set(cert, details);
   return details;
+}
+
+/** GeneralName forms by context tag (RFC 5280 4.2.1.6) that hotcert does not decode; TLS clients ignore them. */
+const UNSUPPORTED_FORMS: Record<number, string> = { 0xa0: 'otherName', 0xa3: 'x400Address', 0xa5: 'ediPartyName' };
+
+/**
+ * The schema parser refuses x400Address and ediPartyName entries though OpenSSL and node read them; those
+ * certificates are read entry by entry instead (strict DER), so only a malformed extension throws.
+ */
+function readSubjectAltName(value: Uint8Array): { names: string[]; unsupported: string[] } {
+  const forms = new Set<string>();
+  let names: string[];
+  try {
+    names = Array.from(AsnConvert.parse(value, SubjectAlternativeName)).map(formatGeneralName);
+  } catch {
+    names = readGeneralNames(value);
+  }
+  const outer = readStrict(value, 0, value.length);
+  for (const entry of (outer && strictChildren(value, outer)) ?? []) {
+    const form = UNSUPPORTED_FORMS[entry.tag];
+    if (form) forms.add(form);
+  }
+  return { names, unsupported: [...forms] };
+}
+
+function readGeneralNames(value: Uint8Array): string[] {
+  const outer = readStrict(value, 0, value.length);
+  const entries = outer && outer.tag === 0x30 && outer.end === value.length ? strictChildren(value, outer) : undefined;
+  if (!entries || entries.length === 0) throw new Error('subjectAltName is not a GeneralNames SEQUENCE');
+  const text = (start: number, end: number) => Buffer.from(value.subarray(start, end)).toString('latin1');
+  return entries.map((entry) => {
+    switch (entry.tag) {
+      case 0x81:
+        return `email:${text(entry.start, entry.end)}`;
+      case 0x82:
+        return text(entry.start, entry.end);
+      case 0x86:
+        return `URI:${text(entry.start, entry.end)}`;
+      case 0x87:
+        return formatIp(value.subarray(entry.start, entry.end));
+      case 0x88: {
+        const oid = decodeOid(value, { tag: 0x06, start: entry.start, end: entry.end });
+        if (oid === undefined) throw new Error('bad registeredID');
+        return `RID:${oid}`;
+      }
+      case 0xa4:
+        return 'DirName';
+      default: {
+        const form = UNSUPPORTED_FORMS[entry.tag];
+        if (!form || !strictChildren(value, entry)) throw new Error('unknown GeneralName');
+        return form;
+      }
+    }
+  });
+}
+
+function formatIp(octets: Uint8Array): string {
+  if (octets.length === 4) return Array.from(octets).join('.');
+  if (octets.length !== 16) return `IP:${Buffer.from(octets).toString('hex')}`;
+  const groups = Array.from({ length: 8 }, (_, i) => ((octets[2 * i]! << 8) | octets[2 * i + 1]!).toString(16));
+  let best = { at: -1, length: 0 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === '0') j += 1;
+    if (j - i > best.length && j - i > 1) best = { at: i, length: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  if (best.at < 0) return groups.join(':');
+  return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.length).join(':')}`;
 }
 
 function formatGeneralName(name: SubjectAlternativeName[number]): string {

@@ -20,8 +20,8 @@ export const RULE_NAMES = [
   'certificate-missing', 'certificate-invalid', 'key-mismatch', 'key-ambiguous',
   'chain-missing-intermediate', 'chain-unrelated', 'chain-loop', 'chain-too-long', 'chain-order',
   'duplicate-certificate', 'root-dropped', 'issued-by-root', 'self-signed-leaf', 'issuer-not-ca', 'issuer-key-usage', 'path-length',
-  'not-yet-valid', 'expired', 'expires-soon',
-  'leaf-is-ca', 'leaf-eku', 'leaf-key-usage', 'unknown-critical-extension', 'no-san',
+  'not-yet-valid', 'expired', 'expires-soon', 'serial-not-positive',
+  'leaf-is-ca', 'leaf-eku', 'leaf-key-usage', 'unknown-critical-extension', 'no-san', 'unsupported-san',
   'weak-signature', 'canary-handshake', 'internal',
 ] as const;
 export type RuleName = (typeof RULE_NAMES)[number];

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { childElements, readElement } from './der.js';
+import { childElements, decodeOid, readElement } from './der.js';
 import { finding, type Finding } from './findings.js';
 import { ENCRYPTED_KEY_LABEL, KEY_LABELS, type PemBlock } from './pem-splitter.js';
 
@@ -117,9 +117,51 @@ function hasExplicitCurve(key: KeyObject): boolean {
   return parameters?.tag === 0x30;
 }
 
+export const KEY_FIX = 'create a new RSA (2048 to 8192 bits), EC P-256/P-384/P-521 or Ed25519 key and have the certificate issued again';
+
+/** Public key algorithms node:crypto cannot load (or not in every form), by OID, to name them in messages. */
+const KEY_ALGORITHM_NAMES: Record<string, string> = {
+  '1.2.643.2.2.19': 'GOST R 34.10-2001',
+  '1.2.643.7.1.1.1.1': 'GOST R 34.10-2012 (256-bit)',
+  '1.2.643.7.1.1.1.2': 'GOST R 34.10-2012 (512-bit)',
+  '1.2.156.10197.1.301': 'SM2',
+  '1.2.840.10040.4.1': 'DSA (parameters inherited from the issuer)',
+  '1.2.840.10045.2.1': 'EC on a curve node does not know',
+  '1.2.840.10046.2.1': 'Diffie-Hellman (X9.42)',
+  '1.2.840.113549.1.3.1': 'Diffie-Hellman (PKCS#3)',
+  '1.3.132.1.12': 'ECDH-only EC',
+};
+
+/** Key types node:crypto always loads when well-formed: a load failure means a damaged key, not an unsupported one. */
+const LOADABLE_KEY_ALGORITHMS = new Set(['1.2.840.113549.1.1.1', '1.2.840.113549.1.1.10', '1.3.101.110', '1.3.101.111', '1.3.101.112', '1.3.101.113']);
+
+/** Curves node:crypto loads (P-256, P-384, P-521, secp256k1): a key on one of them that fails to load is damaged. */
+const LOADABLE_CURVES = new Set(['1.2.840.10045.3.1.7', '1.3.132.0.34', '1.3.132.0.35', '1.3.132.0.10']);
+
+/** The subjectPublicKeyInfo algorithm OID of a DER certificate, and its parameters when they are an OID (a named curve). */
+function publicKeyAlgorithm(certificateDer: Buffer): { oid?: string; parameter?: string } {
+  const certificate = readElement(certificateDer, 0);
+  const tbs = certificate && readElement(certificate.content, 0);
+  const fields = tbs ? childElements(tbs.content, 7) : [];
+  const spki = fields[(fields[0]?.tag === 0xa0 ? 1 : 0) + 5];
+  const algorithm = spki && readElement(spki.content, 0);
+  const [oid, parameter] = algorithm ? childElements(algorithm.content, 2) : [];
+  const text = (element: typeof oid) => (element?.tag === 0x06 ? decodeOid(element.content, { tag: 0x06, start: 0, end: element.content.length }) : undefined);
+  return { oid: text(oid), parameter: text(parameter) };
+}
+
+/** "GOST R 34.10-2012 (256-bit), OID 1.2.643.7.1.1.1.1"; undefined when node reads that kind of key (so this one is damaged). */
+export function unsupportedKeyAlgorithmName(certificateDer: Buffer): string | undefined {
+  const { oid, parameter } = publicKeyAlgorithm(certificateDer);
+  if (oid === undefined || LOADABLE_KEY_ALGORITHMS.has(oid)) return undefined;
+  if (oid === '1.2.840.10045.2.1' && parameter !== undefined && LOADABLE_CURVES.has(parameter)) return undefined;
+  const name = KEY_ALGORITHM_NAMES[oid];
+  return name ? `${name}, OID ${oid}` : `OID ${oid}`;
+}
+
 /** Rule 7 for one key (private key or a certificate's public key); `who` names it in the message. */
 export function checkKeyStrength(key: KeyObject, who: string, block?: number): { error?: Finding; warning?: Finding } {
-  const fix = 'create a new RSA (2048 to 8192 bits), EC P-256/P-384/P-521 or Ed25519 key and have the certificate issued again';
+  const fix = KEY_FIX;
   const type = key.asymmetricKeyType;
   if (type === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
@@ -139,5 +181,5 @@ export function checkKeyStrength(key: KeyObject, who: string, block?: number): {
   if (type === 'ed25519') {
     return { warning: finding('ed25519', `${who} is an Ed25519 key, which many clients (most browsers included) cannot use yet; consider an EC P-256 certificate instead`, block) };
   }
-  return { error: finding('unsupported-key', `${who} is a ${keyTypeName(key).replace(/[^A-Za-z0-9-]/g, '').slice(0, 20)} key, which is not supported; ${fix}`, block) };
+  return { error: finding('unsupported-key', `${who} is a key of type ${keyTypeName(key).replace(/[^A-Za-z0-9-]/g, '').slice(0, 20)}, which is not supported; ${fix}`, block) };
 }

@@ -28,6 +28,9 @@ export function checkServerCertificate(leaf: ParsedCertificate): { errors: Findi
       errors.push(finding('leaf-key-usage', `${label}: its key usage does not allow ${needed}, which TLS needs; have the certificate issued again with that key usage`, block));
     }
   }
+  if (details.unsupportedSanForms) {
+    warnings.push(finding('unsupported-san', `${label} has subjectAltName entries of a form hotcert does not read (${details.unsupportedSanForms.join(', ')}); they are served as they are and TLS clients ignore them, nothing to fix`, block));
+  }
   if (!details.sans || details.sans.length === 0) {
     warnings.push(finding('no-san', `${label} has no subjectAltName, so browsers will refuse it; have it issued again with the server's DNS names as subjectAltName entries`, block));
   }

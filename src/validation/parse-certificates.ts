@@ -2,6 +2,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { certificateDetails, type CertificateDetails } from './certificate-details.js';
 import { certificateLabel, fingerprintSha256 } from './describe-certificate.js';
 import { finding, type Finding } from './findings.js';
+import { KEY_FIX, unsupportedKeyAlgorithmName } from './key-rules.js';
 import { canonicalNames, type CanonicalNames } from './name-canon.js';
 import { CERTIFICATE_LABEL, type PemBlock } from './pem-splitter.js';
 
@@ -52,9 +53,18 @@ export function parseCertificates(blocks: PemBlock[]): ParsedCertificates {
     try {
       x509 = new X509Certificate(block.der);
       details = certificateDetails(x509);
-      publicKey = x509.publicKey;
     } catch {
       errors.push(finding('certificate-invalid', `block ${block.index} is not a valid X.509 certificate; copy it again in full or download it again from your CA`, block.index));
+      continue;
+    }
+    try {
+      publicKey = x509.publicKey;
+    } catch {
+      // A well-formed certificate whose key node:crypto cannot load (GOST, SM2, ...): say which.
+      const algorithm = unsupportedKeyAlgorithmName(x509.raw);
+      errors.push(algorithm
+        ? finding('unsupported-key', `${certificateLabel(block.index, x509)} has a public key of a type hotcert does not support (${algorithm}); ${KEY_FIX}`, block.index)
+        : finding('certificate-invalid', `${certificateLabel(block.index, x509)} is not a valid X.509 certificate (its public key cannot be decoded); copy it again in full or download it again from your CA`, block.index));
       continue;
     }
     const fingerprint = fingerprintSha256(x509);

@@ -30,6 +30,20 @@ const DECODED_EXTENSIONS: Record<string, { name: string; schema: new () => objec
 
 const structures = new WeakMap<ParsedCertificate, Finding[]>();
 
+/** RFC 5280 4.1.2.2 wants a positive serial; OpenSSL and node accept zero and negative ones, some clients do not. */
+export function checkSerialNumber(cert: ParsedCertificate): Finding | undefined {
+  let serial: Uint8Array;
+  try {
+    serial = certificateShell(cert.x509).serialNumber;
+  } catch {
+    return undefined;
+  }
+  const negative = (serial[0]! & 0x80) !== 0;
+  const zero = serial.every((octet) => octet === 0);
+  if (!negative && !zero) return undefined;
+  return finding('serial-not-positive', `${cert.label} has a ${zero ? 'zero' : 'negative'} serial number; RFC 5280 requires a positive one and some clients refuse it, so ask your CA to issue it again if clients complain`, cert.block);
+}
+
 /** Applies to every served certificate: encodings that node accepts but TLS clients refuse. */
 export function checkCertificateStructure(cert: ParsedCertificate): Finding[] {
   const cached = structures.get(cert);

@@ -13,7 +13,7 @@ import { checkKeyStrength, isKeyBlock, readGeneratedKey, readPrivateKey } from '
 import { checkServerCertificate } from './leaf-rules.js';
 import { parseCertificates, type ParsedCertificate } from './parse-certificates.js';
 import { CERTIFICATE_LABEL, encodePem, splitPem } from './pem-splitter.js';
-import { checkCertificateStructure } from './structure-rules.js';
+import { checkCertificateStructure, checkSerialNumber } from './structure-rules.js';
 import { checkExpiresSoon, checkValidity } from './validity-rules.js';
 
 export interface NormalizedBundle {
@@ -111,6 +111,8 @@ function validate(input: string | Uint8Array, now: number, requireIntermediate: 
   for (const cert of served) {
     const soon = checkExpiresSoon(cert, now);
     if (soon) warnings.push(soon);
+    const serial = checkSerialNumber(cert);
+    if (serial) warnings.push(serial);
   }
   const order = checkOrder(key.block, built.chain);
   if (order) warnings.push(order);

@@ -6,11 +6,6 @@ import { bearer, peerCertificate } from '../helpers/https-client.js';
 import { createChain } from '../helpers/pki.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 
-/** Resolves when the server closes the socket, with how long that took. */
-function closedAfter(socket: tls.TLSSocket, started: number): Promise<number> {
-  return new Promise((resolve) => socket.once('close', () => resolve(Date.now() - started)));
-}
-
 describe('hostile clients', () => {
   let server: TestServer;
   let token: string;
@@ -25,17 +20,19 @@ describe('hostile clients', () => {
     const socket = tls.connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false });
     await new Promise((resolve) => socket.once('secureConnect', resolve));
     socket.on('error', () => undefined);
-    const started = Date.now();
-    const closed = closedAfter(socket, started);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
     const text = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ' + 'a'.repeat(100);
     let i = 0;
     const timer = setInterval(() => {
       if (socket.destroyed || i >= text.length) return clearInterval(timer);
       socket.write(text[i++]!);
     }, 100);
-    const ms = await closed;
+    await closed;
     clearInterval(timer);
-    expect(ms).toBeLessThan(4000);
+    // Cut off by the server (408) while the headers were still arriving, not after they were complete.
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     expect(i).toBeLessThan(text.length);
   });
 
@@ -43,16 +40,17 @@ describe('hostile clients', () => {
     const socket = tls.connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false });
     await new Promise((resolve) => socket.once('secureConnect', resolve));
     socket.on('error', () => undefined);
-    const started = Date.now();
-    const closed = closedAfter(socket, started);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
     let answer = '';
+    let sent = 0;
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
     socket.write(`POST /v1/certificates/external HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: text/plain\r\nContent-Length: 5000\r\n\r\n`);
-    const timer = setInterval(() => !socket.destroyed && socket.write('A'), 200);
-    const ms = await closed;
+    const timer = setInterval(() => !socket.destroyed && socket.write('A') && sent++, 200);
+    await closed;
     clearInterval(timer);
-    expect(ms).toBeLessThan(6000);
-    expect(answer === '' || /^HTTP\/1\.1 (408|400|503)/.test(answer)).toBe(true);
+    // The request timeout answered 408 and closed, long before the 5,000-byte body could have arrived.
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(sent).toBeLessThan(5000);
     expect((await server.request('GET', '/healthz')).status).toBe(200);
   });
 
@@ -78,11 +76,12 @@ describe('hostile clients', () => {
       );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const fifth = await statuses[4]!;
-    expect(fifth).toBe(429);
-    for (const req of open.slice(0, 4)) req.end(chain.bundle.slice(10));
-    const first = await Promise.all(statuses.slice(0, 4));
-    expect(first.every((status) => status === 201)).toBe(true);
+    // Whichever reached the server last (a loaded machine may reorder handshakes) is refused; nothing else answers yet.
+    const refused = await Promise.race(statuses.map((status, index) => status.then((value) => ({ index, value }))));
+    expect(refused.value).toBe(429);
+    open.forEach((req, index) => index !== refused.index && req.end(chain.bundle.slice(10)));
+    const others = await Promise.all(statuses.filter((_, index) => index !== refused.index));
+    expect(others).toEqual([201, 201, 201, 201]);
   });
 
   it('enforces MAX_UPLOAD_BYTES while streaming a chunked body, before it has all arrived', async () => {

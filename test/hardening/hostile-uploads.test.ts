@@ -391,7 +391,8 @@ describe('hostile uploads change nothing and get a clear error', () => {
     const code = hostile.code ?? 1009;
     const title = code === 1009 ? 'Parameter value is not valid' : 'Required parameter is missing';
     expect(res.json).toEqual({ errors: expect.any(Array), meta: { api_status: 'stable', version: VERSION } });
-    expect(res.json.errors.length).toBeGreaterThanOrEqual(1);
+    // One entry per problem: a transport case (no rules) is one problem; the others are compared entry by entry below.
+    if (!hostile.rules) expect(res.json.errors).toHaveLength(1);
     for (const entry of res.json.errors) {
       expect(entry).toEqual({ code, title, details: expect.any(String) });
       expect(entry.details).not.toMatch(/-----BEGIN [A-Z]|<script>|\bat .*\.js:\d+/);
@@ -432,22 +433,35 @@ describe('hostile uploads change nothing and get a clear error', () => {
     const replay = async () => {
       for (const hostile of cases) await server.upload(hostile.body(pki), token, hostile.contentType ? { 'Content-Type': hostile.contentType } : {});
     };
-    const settled = () => {
-      gc!();
-      const usage = process.memoryUsage();
-      return usage.heapUsed + usage.external;
+    const openConnections = () =>
+      new Promise<number>((resolve, reject) => server.hotcert.listener.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    // Measured once the replay's connections are gone and collections stop freeing anything: on a busy machine
+    // sockets close and native TLS buffers are released (by finalizers, after a collection) later than on an idle one.
+    const settled = async () => {
+      for (let i = 0; i < 1000 && (await openConnections()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await openConnections()).toBe(0);
+      let lowest = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < 20; i++) {
+        gc!();
+        await new Promise((resolve) => setImmediate(resolve));
+        const usage = process.memoryUsage();
+        const now = usage.heapUsed + usage.external;
+        if (now >= lowest) break;
+        lowest = now;
+      }
+      return lowest;
     };
     await replay();
-    const first = settled();
+    const first = await settled();
     await replay();
     await replay();
-    const grown = settled() - first;
-    expect(grown).toBeLessThan(8 * 1024 * 1024);
+    const grown = (await settled()) - first;
+    expect(grown, `grew by ${(grown / 1024 / 1024).toFixed(1)} MB`).toBeLessThan(8 * 1024 * 1024);
   }, 120_000);
 
   it('survived every case: the process still serves and logged no internal error', async () => {
     expect((await server.request('GET', '/healthz')).status).toBe(200);
-    const internal = server.logs.filter((line) => /"level":(50|60)/.test(line));
+    const internal = server.logs.filter((line) => /"level":"(error|fatal)"/.test(line));
     expect(internal).toEqual([]);
   });
 });

@@ -3,8 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
+import tls from 'node:tls';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IncomingMessage } from 'node:http';
+import { upstreamRequestHeaders } from '../../src/proxy/forwarded-headers.js';
 import { isHotcertPath } from '../../src/proxy/own-paths.js';
 import { freePort } from '../helpers/spawn-server.js';
 import { request } from '../helpers/https-client.js';
@@ -68,6 +71,28 @@ describe('which paths hotcert keeps', () => {
     ['/', false], ['/app', false], ['/v1/usersx', false], ['/v1/orders', false], ['/healthzz', false], ['/v1/users/../../app', false], ['*', false],
   ])('%s → hotcert: %s', (target, own) => {
     expect(isHotcertPath(target)).toBe(own);
+  });
+});
+
+describe('headers for the upstream', () => {
+  const incoming = (rawHeaders: string[], remoteAddress: string) => {
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < rawHeaders.length; i += 2) headers[rawHeaders[i]!.toLowerCase()] = rawHeaders[i + 1]!;
+    return { rawHeaders, headers, socket: { remoteAddress } } as unknown as IncomingMessage;
+  };
+
+  it('quotes an IPv6 client in Forwarded and escapes the host', () => {
+    const out = pairs(upstreamRequestHeaders(incoming(['Host', 'a"b.example'], '::1'), { requestId: 'r1' }));
+    expect(out).toContainEqual(['forwarded', 'for="[::1]";host="a\\"b.example";proto=https']);
+    expect(out).toContainEqual(['x-forwarded-for', '::1']);
+  });
+
+  it('drops HTTP/2 pseudo-headers and takes Host from :authority', () => {
+    const out = pairs(upstreamRequestHeaders(incoming([':method', 'GET', ':path', '/x', ':authority', 'h2.example', ':scheme', 'https', 'accept', '*/*'], '127.0.0.1'), { requestId: 'r2' }));
+    expect(out.filter(([name]) => name.startsWith(':'))).toEqual([]);
+    expect(out).toContainEqual(['host', 'h2.example']);
+    expect(out).toContainEqual(['x-forwarded-host', 'h2.example']);
+    expect(out).toContainEqual(['accept', '*/*']);
   });
 });
 
@@ -145,10 +170,11 @@ describe('reverse proxy mode (UPSTREAM)', () => {
     expect(login.json.errors[0].code).toBe(1005);
     const encoded = await request(server.port, 'POST', '/v1/%75sers/login');
     expect(encoded.json.errors[0].code).toBe(1005);
-    // Served by hotcert itself (the API description), never by the upstream.
-    const reserved = await request(server.port, 'GET', '/v1/openapi.json');
-    expect(reserved.status).toBe(200);
-    expect(reserved.json.openapi).toMatch(/^3\.1/);
+    const openapi = await request(server.port, 'GET', '/v1/openapi.json');
+    expect(openapi.status).toBe(200);
+    expect(openapi.json.openapi).toMatch(/^3\./);
+    expect((await request(server.port, 'GET', '/v1/docs')).text).not.toContain('rawHeaders');
+    expect((await request(server.port, 'GET', '/admin')).text).not.toContain('rawHeaders');
     expect(upstream.seen.length).toBe(before);
 
     const other = await request(server.port, 'GET', '/v1/usersx');
@@ -386,5 +412,85 @@ describe('reverse proxy when the upstream drops a pooled connection', () => {
     expect(connections).toBe(3);
     const post = await request(server.port, 'POST', '/app/post', { body: 'once only' });
     expect(post.status).toBe(502);
+  });
+});
+
+describe('reverse proxy and slow clients', () => {
+  let upstream: UpstreamApp;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    server = await startTestServer({ env: { UPSTREAM: upstream.url }, start: { requestTimeoutMs: 1500, headersTimeoutMs: 1000 } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await upstream?.close();
+  });
+
+  /** Writes `pieces` on a raw TLS connection, one every `everyMs`, until the server closes it; resolves with what it answered. */
+  const trickle = async (head: string, pieces: string[], everyMs: number) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false });
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    socket.on('error', () => undefined);
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    socket.write(head);
+    let sent = 0;
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const timer = setInterval(() => {
+      if (socket.destroyed) return clearInterval(timer);
+      // Every piece sent and the server still waiting: give up (the assertion on `sent` then fails).
+      if (sent >= pieces.length && pieces.length > 0) return socket.destroy();
+      if (sent < pieces.length) socket.write(pieces[sent++]!);
+    }, everyMs);
+    await closed;
+    clearInterval(timer);
+    return { answer, sent };
+  };
+
+  it('lets a proxied upload take longer than the request timeout while it keeps moving', async () => {
+    const pieces = Array.from({ length: 30 }, (_, i) => Buffer.alloc(100, i));
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/upload', rejectUnauthorized: false, agent: false }, (r) => {
+        let text = '';
+        r.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      let i = 0;
+      // 30 pieces 100 ms apart: about twice the 1.5 s request timeout.
+      const timer = setInterval(() => {
+        if (i < pieces.length) req.write(pieces[i++]);
+        else {
+          clearInterval(timer);
+          req.end();
+        }
+      }, 100);
+    });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ bytes: 3000, sha256: createHash('sha256').update(Buffer.concat(pieces)).digest('hex') });
+  });
+
+  it('answers 408 when a proxied body stops arriving, and aborts the upstream request', async () => {
+    const before = upstream.seen.length;
+    const { answer } = await trickle('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n' + 'A'.repeat(100), [], 100);
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(answer).toContain('"code":1009');
+    expect(answer).toContain('stopped arriving');
+    expect(upstream.seen.length).toBe(before + 1);
+    expect(await upstream.seen.at(-1)!.closed).toBe(true);
+  });
+
+  it("still cuts a client that trickles its headers, or the body of one of hotcert's own routes", async () => {
+    const header = 'GET /app HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ' + 'a'.repeat(100);
+    const headers = await trickle('', [...header], 100);
+    expect(headers.sent).toBeLessThan(header.length);
+
+    const token = await server.adminToken();
+    const upload = `POST /v1/certificates/external HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: text/plain\r\nContent-Length: 5000\r\n\r\n`;
+    const body = await trickle(upload, Array(60).fill('A'), 200);
+    expect(body.sent).toBeLessThan(60);
+    expect((await request(server.port, 'GET', '/healthz')).status).toBe(200);
   });
 });

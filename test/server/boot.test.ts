@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, peerCertificate } from '../helpers/https-client.js';
+import { bearer, peerCertificate, type HttpsResponse } from '../helpers/https-client.js';
 import { runCli } from '../helpers/spawn-server.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 
@@ -83,13 +83,36 @@ describe('first boot and restart', () => {
   });
 
   it('sets the response hygiene headers on every /v1 answer', async () => {
-    const res = await server.request('GET', '/v1/health');
-    expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
-    expect(res.headers['x-content-type-options']).toBe('nosniff');
-    expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.headers['x-powered-by']).toBeUndefined();
-    expect(res.headers['content-type']).toBe('application/json; charset=UTF-8');
-    expect(res.headers['x-request-id']).toBeTruthy();
+    const hygienic = (res: HttpsResponse, what: string) => {
+      expect(res.headers['strict-transport-security'], what).toMatch(/max-age=\d+/);
+      expect(res.headers['x-content-type-options'], what).toBe('nosniff');
+      expect(res.headers['cache-control'], what).toBe('no-store');
+      expect(res.headers['x-powered-by'], what).toBeUndefined();
+      expect(res.headers['x-request-id'], what).toBeTruthy();
+      if (res.text.startsWith('{')) expect(res.headers['content-type'], what).toBe('application/json; charset=UTF-8');
+    };
+    // Every route the app registers under /v1 (so a route added later is covered too), without and with an admin
+    // token, with a body that is wrong for most of them: success and error answers alike.
+    const routes = [...new Set(server.hotcert.app.routes.filter((r) => r.path.startsWith('/v1/') && r.method !== 'ALL').map((r) => `${r.method} ${r.path}`))];
+    expect(routes.length).toBeGreaterThanOrEqual(15);
+    const statuses = new Set<number>();
+    for (const route of routes) {
+      const [method, template] = route.split(' ') as [string, string];
+      const path = template.replace(/:[a-z_]+/g, 'admin');
+      const body = method === 'GET' || method === 'DELETE' ? undefined : '{"unexpected": true}';
+      const headers: Record<string, string> = body === undefined ? {} : { 'Content-Type': 'application/json' };
+      const anonymous = await server.request(method, path, { headers, ...(body === undefined ? {} : { body }) });
+      hygienic(anonymous, `${route} without a token: ${anonymous.status}`);
+      const admin = await server.request(method, path, { headers: { ...headers, ...bearer(await server.adminToken()) }, ...(body === undefined ? {} : { body }) });
+      hygienic(admin, `${route} as admin: ${admin.status}`);
+      statuses.add(anonymous.status).add(admin.status);
+    }
+    const prometheus = await server.request('GET', '/v1/metrics?format=prometheus', { headers: bearer(await server.adminToken()) });
+    hygienic(prometheus, 'prometheus text');
+    const unknown = await server.request('GET', '/v1/no-such-route');
+    hygienic(unknown, 'an unknown /v1 path');
+    // The sweep met answers of many kinds, not one.
+    for (const status of [200, 400, 401, 404]) expect(statuses).toContain(status);
   });
 
   it('answers an internal error in the envelope with code 1014, no stack, and keeps serving TLS', async () => {

@@ -160,12 +160,17 @@ describe('many processes on one data directory', () => {
     req.write('-----BEGIN');
     await new Promise((resolve) => setTimeout(resolve, 100));
     const exit = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
-    const t0 = Date.now();
+    let answered = false;
+    req.on('response', () => (answered = true));
     server.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The first signal started the graceful shutdown (which would wait up to 10 s for the open upload)...
+    for (let i = 0; i < 1000 && !server.logs.some((entry) => entry.event === 'shutdown'); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(server.logs.some((entry) => entry.event === 'shutdown')).toBe(true);
     server.child.kill('SIGINT');
+    // ...and the second ends the process without waiting for it: exit 1, the upload never answered.
     expect(await exit).toBe(1);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(server.logs.some((entry) => entry.event === 'shutdown.forced')).toBe(true);
+    expect(answered).toBe(false);
     req.destroy();
   });
 });

@@ -1,7 +1,8 @@
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer } from '../helpers/https-client.js';
-import { addressKey, createLoginThrottle } from '../../src/users/login-throttle.js';
+import { addressKey } from '../../src/http/address-key.js';
+import { createLoginThrottle } from '../../src/users/login-throttle.js';
 import { runCli } from '../helpers/spawn-server.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/start-server.js';
 
@@ -81,7 +82,7 @@ describe('login throttle: reserved before the password check, per (name, address
     const lines = server.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
     const logged = lines.filter((line) => line.event === 'user.login_failed' && line.client_address === '127.0.0.7');
     expect(logged).toHaveLength(PER_PAIR);
-    expect(logged.every((line) => line.username === 'erin' && line.level === 40)).toBe(true);
+    expect(logged.every((line) => line.username === 'erin' && line.level === 'warn')).toBe(true);
     expect(lines.some((line) => line.event === 'user.login_locked' && line.client_address === '127.0.0.7' && line.username === 'erin')).toBe(true);
     expect(server.logs.join('\n')).not.toContain(secret);
     expect(JSON.stringify(rows)).not.toContain(secret);

@@ -17,7 +17,7 @@ import {
   toPem,
   withExtensions,
 } from '../hardening/asn1.js';
-import { createChain, pemBundle, type TestChain } from '../helpers/pki.js';
+import { createChain, createRoot, issue, pemBundle, type TestChain } from '../helpers/pki.js';
 
 const errorRules = (r: BundleValidation): string[] => (r.ok ? [] : r.errors.map((e) => e.rule));
 const messages = (r: BundleValidation): string => (r.ok ? '' : r.errors.map((e) => e.message).join('\n'));
@@ -123,5 +123,20 @@ describe('served certificates must be encoded as TLS clients (OpenSSL) require',
     const badInter = toPem(signCertificate(withExtensions(interFields, [...interExts, interExts[0]!]), chain.root.key.privateKey));
     const result = validateBundle(pemBundle(chain.leaf.keyPem, chain.leaf.certPem, badInter, chain.root.certPem));
     expect(result.ok ? [] : result.errors.map((e) => [e.rule, e.block])).toEqual([['certificate-invalid', 3]]);
+  });
+});
+
+describe('serial numbers that are zero or negative', () => {
+  it('accepts them with a warning naming the certificate', async () => {
+    const root = await createRoot();
+    const intermediate = await issue(root, { isCa: true, rawSerial: 'ff01' });
+    for (const [rawSerial, word] of [['00', 'zero'], ['80', 'negative']] as const) {
+      const leaf = await issue(intermediate, { rawSerial });
+      expect(leaf.cert.serialNumber.startsWith('-') || leaf.cert.serialNumber === '0').toBe(true);
+      const result = validateBundle(pemBundle(leaf.keyPem, leaf.certPem, intermediate.certPem));
+      expect(result.ok).toBe(true);
+      expect(result.warnings.map((w) => [w.rule, w.block])).toEqual([['serial-not-positive', 2], ['serial-not-positive', 3]]);
+      expect(result.warnings[0]!.message).toMatch(new RegExp(`^block 2 \\(CN=localhost\\) has a ${word} serial number; RFC 5280 requires a positive one`));
+    }
   });
 });

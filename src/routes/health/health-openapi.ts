@@ -24,7 +24,8 @@ export const healthDocs = {
     summary: 'Health and the served certificate',
     responses: {
       200: jsonResponse(withMeta({ health: z.object({
-          webapp_status: z.literal('ok'),
+          webapp_status: z.enum(['ok', 'degraded']).meta({ description: '`degraded` while the data directory is full, read-only or gone (see `storage`).' }),
+          storage: z.enum(['ok', 'full', 'read_only', 'missing']).meta({ description: 'The data directory: writes answer 507 unless `ok`.' }),
           setup_required: z.boolean().meta({ description: 'True while the admin still has the default or a one-time password.' }),
           certificate: certificateHealth,
         }) }).meta({ id: 'HealthAnswer' }), 'Health.'),

@@ -1,15 +1,20 @@
 import { Hono } from 'hono';
 import type { CertificateService } from '../../certificates/certificate-service.js';
+import type { StorageHealth } from '../../db/storage-health.js';
 import { requireAuth } from '../../http/auth.js';
 import { reply } from '../../http/respond.js';
 import type { UserService } from '../../users/user-service.js';
 import { healthDocs } from './health-openapi.js';
 
 /** `/v1/health`, for any user or the monitoring API key. `/healthz` lives in app.ts, outside /v1 and auth. */
-export function healthRoutes({ users, certificates, apiKey }: { users: UserService; certificates: CertificateService; apiKey?: string | undefined }) {
+export function healthRoutes({ users, certificates, apiKey, storage }: { users: UserService; certificates: CertificateService; apiKey?: string | undefined; storage?: StorageHealth | undefined }) {
   const app = new Hono();
-  app.get('/', healthDocs.health, requireAuth({ users, apiKey }), (c) =>
-    reply(c, { health: { webapp_status: 'ok', setup_required: users.setupRequired(), certificate: certificates.health() } }),
-  );
+  app.get('/', healthDocs.health, requireAuth({ users, apiKey }), (c) => {
+    // A full, read-only or vanished data directory: still serving, but nothing can be changed.
+    const state = storage?.current() ?? 'ok';
+    return reply(c, {
+      health: { webapp_status: state === 'ok' ? 'ok' : 'degraded', storage: state, setup_required: users.setupRequired(), certificate: certificates.health() },
+    });
+  });
   return app;
 }

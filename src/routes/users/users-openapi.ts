@@ -27,7 +27,10 @@ export const createUserBody = z.object({ username: usernameField, password: pass
 export const updateUserBody = z
   .object({
     password: passwordField('password'),
-    current_password: z.string().optional().meta({ description: 'Required when users change their own password; not when an admin changes another user.' }),
+    current_password: z
+      .string({ error: 'current_password must be a string' })
+      .optional()
+      .meta({ description: 'Required when changing your own password (not in the WhatsApp API); an admin setting another user\'s password leaves it out.' }),
   })
   .meta({ id: 'UpdateUserRequest' });
 export const userParams = z.object({ name: z.string().meta({ description: 'The user name (case-sensitive).' }) });
@@ -71,8 +74,8 @@ export const usersDocs = {
   update: describeRoute({
     tags,
     summary: "Change a user's password (admin, or the user itself)",
-    description: "Revokes that user's other tokens.",
-    responses: { 200: jsonResponse(usersAnswer, 'Changed.'), ...errorResponses([400, 403, 404], { 403: 'Not an admin, and not this user.' }) },
+    description: "Revokes that user's other tokens. Changing your own password needs `current_password` (400 without it, 403 when wrong, 429 after repeated wrong ones).",
+    responses: { 200: jsonResponse(usersAnswer, 'Changed.'), ...errorResponses([400, 403, 404, 429], { 403: 'Not an admin, and not this user; or a wrong current_password.' }) },
   }),
   delete: describeRoute({
     tags,
