@@ -1,4 +1,6 @@
 import { canaryHandshake } from '../tls/canary.js';
+import type { Finding } from '../validation/findings.js';
+import { pkcs12ToPem } from '../validation/pkcs12.js';
 import { validateBundle, type BundleValidation } from '../validation/validate-bundle.js';
 
 /** Piscina task: plain data only, it is structured-cloned across the thread boundary. */
@@ -23,7 +25,16 @@ export default async function validate(task: ValidateTask): Promise<ValidateOutc
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, task.sleepMs);
   }
   const started = performance.now();
-  const result = validateBundle(task.pem, { now: task.now, requireIntermediate: task.requireIntermediate, pendingKeyPem: task.pendingKeyPem });
+  let pem = task.pem;
+  let converted: Finding[] = [];
+  if (task.pkcs12) {
+    const conversion = pkcs12ToPem(task.pkcs12.der, task.pkcs12.password);
+    if (!conversion.ok) return { ...conversion, timings: { validateMs: performance.now() - started, canaryMs: 0 } };
+    pem = conversion.pem;
+    converted = conversion.warnings;
+  }
+  const validated = validateBundle(pem, { now: task.now, requireIntermediate: task.requireIntermediate, pendingKeyPem: task.pendingKeyPem });
+  const result: BundleValidation = { ...validated, warnings: [...converted, ...validated.warnings] };
   const validateMs = performance.now() - started;
   if (!result.ok || task.canary === false) return { ...result, timings: { validateMs, canaryMs: 0 } };
   const canaryStarted = performance.now();

@@ -80,6 +80,13 @@ describe('OpenAPI document: /v1/openapi.json', () => {
     expect(doc.paths['/v1/metrics']!.get).toMatchObject({ security: [{ bearerAuth: [] }, { apiKeyAuth: [] }] });
   });
 
+  it('documents the PKCS#12 upload: its media type and the X-Pkcs12-Password header, next to If-Match', () => {
+    const upload = doc.paths['/v1/certificates/external']!.post as unknown as { parameters: { name: string; in: string }[]; requestBody: { content: Record<string, unknown> } };
+    expect(Object.keys(upload.requestBody.content)).toEqual(expect.arrayContaining(['text/plain', 'application/x-pkcs12']));
+    const headers = upload.parameters.filter((p) => p.in === 'header').map((p) => p.name.toLowerCase());
+    expect(headers).toEqual(expect.arrayContaining(['x-pkcs12-password', 'if-match']));
+  });
+
   it('documents every route the application registered, and nothing else', () => {
     // ALL entries are middleware (app.use) and method fallbacks, not operations.
     const registered = new Set(server.hotcert.app.routes.filter((route) => route.method !== 'ALL').map((route) => `${route.method} ${toOpenApiPath(route.path)}`));
@@ -151,6 +158,7 @@ describe('OpenAPI document: /v1/openapi.json', () => {
       () => ({ op: 'POST /v1/certificates/external', why: 'dry run of a good bundle', url: '/v1/certificates/external?dry_run=true', headers: { ...bearer('admin'), 'Content-Type': 'text/plain' }, body: chain.bundle, status: 200 }),
       () => ({ op: 'POST /v1/certificates/external', why: 'dry_run not a boolean', url: '/v1/certificates/external?dry_run=yes', headers: { ...bearer('admin'), 'Content-Type': 'text/plain' }, body: chain.bundle, status: 400 }),
       () => ({ op: 'POST /v1/certificates/external', why: 'garbage', headers: { ...bearer('admin'), 'Content-Type': 'text/plain' }, body: 'not a bundle', status: 400 }),
+      () => ({ op: 'POST /v1/certificates/external', why: 'PKCS#12 that is not a PFX', headers: { ...bearer('admin'), 'Content-Type': 'application/x-pkcs12', 'X-Pkcs12-Password': 'x' }, body: 'not a pfx', status: 400 }),
       () => ({ op: 'POST /v1/certificates/external', why: 'JSON content type', headers: { ...bearer('admin'), 'Content-Type': 'application/json' }, body: chain.bundle, status: 415 }),
       () => ({ op: 'POST /v1/certificates/external', why: 'not an admin', headers: { ...bearer('user'), 'Content-Type': 'text/plain' }, body: chain.bundle, status: 403 }),
       () => ({ op: 'POST /v1/certificates/external', why: 'stale If-Match', headers: { ...bearer('admin'), 'Content-Type': 'text/plain', 'If-Match': 'ab'.repeat(32) }, body: chain.bundle, status: 412 }),
