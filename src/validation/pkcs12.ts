@@ -3,6 +3,8 @@ import { finding, type Finding } from './findings.js';
 import { CERTIFICATE_LABEL, encodePem, MAX_INPUT_BYTES } from './pem-splitter.js';
 
 export const PKCS12_PASSWORD_HEADER = 'X-Pkcs12-Password';
+/** Real exports use 2,048 (OpenSSL) to 600,000 (PBKDF2 at today's advice); more only makes the worker spin. */
+export const MAX_ITERATIONS = 1_000_000;
 
 export type Pkcs12Conversion = { ok: true; pem: string; warnings: Finding[] } | { ok: false; errors: Finding[]; warnings: Finding[] };
 
@@ -26,6 +28,10 @@ export function pkcs12ToPem(der: Uint8Array, password: string): Pkcs12Conversion
     asn1 = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('binary')), true);
   } catch {
     return fail(notPfx());
+  }
+  const iterations = largestIterationCount(asn1);
+  if (iterations > MAX_ITERATIONS) {
+    return fail(finding('pkcs12-iterations', `the PKCS#12 file asks for ${iterations} key-derivation iterations, more than the ${MAX_ITERATIONS} hotcert allows (exports use 2,048 to 600,000); export it again with the defaults`));
   }
   let pfx: forge.pkcs12.Pkcs12Pfx;
   try {
@@ -84,4 +90,46 @@ function openKeepingBytes(asn1: forge.asn1.Asn1, password: string): forge.pkcs12
     pki.certificateFromAsn1 = certificateFromAsn1;
     pki.privateKeyFromAsn1 = privateKeyFromAsn1;
   }
+}
+
+/**
+ * The largest iteration count in the parts of the file readable without the password: the MAC (MacData),
+ * and the PBE or PBKDF2 parameters of every encrypted bag (a SEQUENCE with a salt OCTET STRING followed by an
+ * INTEGER). Checked before any key derivation. Bounded: nested DER is opened to a depth of 4.
+ */
+function largestIterationCount(root: forge.asn1.Asn1): number {
+  let largest = 0;
+  const walk = (node: forge.asn1.Asn1, depth: number): void => {
+    if (!Array.isArray(node.value)) {
+      const bytes = node.value;
+      if (isUniversal(node, forge.asn1.Type.OCTETSTRING) && depth < 4 && bytes.length > 2 && bytes.charCodeAt(0) === 0x30) {
+        try {
+          walk(forge.asn1.fromDer(bytes, true), depth + 1);
+        } catch {
+          // ciphertext, not DER
+        }
+      }
+      return;
+    }
+    const children = node.value;
+    children.forEach((child, index) => {
+      const previous = children[index - 1];
+      if (isUniversal(child, forge.asn1.Type.INTEGER) && previous && isUniversal(previous, forge.asn1.Type.OCTETSTRING) && typeof child.value === 'string') {
+        largest = Math.max(largest, integerValue(child.value));
+      }
+      walk(child, depth);
+    });
+  };
+  walk(root, 0);
+  return largest;
+}
+
+const isUniversal = (node: forge.asn1.Asn1, type: number) => node.tagClass === forge.asn1.Class.UNIVERSAL && node.type === type;
+
+/** An unsigned INTEGER's value; anything longer than 6 bytes counts as huge. */
+function integerValue(bytes: string): number {
+  if (bytes.length > 6) return Number.MAX_SAFE_INTEGER;
+  let value = 0;
+  for (let i = 0; i < bytes.length; i += 1) value = value * 256 + bytes.charCodeAt(i);
+  return value;
 }

@@ -132,6 +132,19 @@ describe('PKCS#12 (PFX) upload: Content-Type application/x-pkcs12, password in X
     expect(log).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY/);
   });
 
+  it('refuses, before any key derivation, a PFX that asks for more than 1,000,000 iterations', async () => {
+    const chain = await createChain();
+    const n = ++counter;
+    const at = (name: string) => path.join(work, `${n}-${name}`);
+    writeFileSync(at('key.pem'), chain.leaf.keyPem);
+    writeFileSync(at('cert.pem'), chain.leaf.certPem);
+    // Only the key is encrypted (one PBKDF2 run for openssl); no MAC, so the key bag's parameters are what counts.
+    await openssl(['pkcs12', '-export', '-inkey', at('key.pem'), '-in', at('cert.pem'), '-certpbe', 'NONE', '-nomac', '-iter', '1100000', '-passout', `pass:${PASSWORD}`, '-out', at('slow.pfx')]);
+    const res = await uploadPfx(readFileSync(at('slow.pfx')), PASSWORD);
+    expect(res.status).toBe(400);
+    expect(res.json.errors[0].details).toMatch(/asks for 1100000 key-derivation iterations, more than the 1000000/);
+  });
+
   it('a PFX without a key is matched to a pending CSR key like a PEM upload', async () => {
     const csr = await server.request('POST', '/v1/certificates/external/csr', {
       headers: { ...bearer(token), 'Content-Type': 'application/json' },
