@@ -91,7 +91,6 @@ export async function swapsUnderLoad(options: {
 }): Promise<SwapsUnderLoadResult> {
   const { port, token, client, bundles, segmentSeconds, segments } = options;
   const total = segmentSeconds * segments;
-  const expected = new Set(bundles.map((b) => b.fingerprint256));
   const load = startKeepAlive(port, options.path ?? '/v1/health', options.headers ?? { authorization: `Bearer ${token}` }, total + 1);
   const handshakes = handshakeLoop(port, { concurrency: 2, maxMs: (total + 2) * 1000 });
   const tally = {

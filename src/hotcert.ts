@@ -56,13 +56,13 @@ export interface ServiceOptions {
   /** 'pool' for the server, 'inline' for the CLI (validation in this thread). */
   validation: 'pool' | 'inline';
   /** The server commits activations on a writer thread, off the event loop; the CLI in its own thread. */
-  writeThread?: boolean;
-  workerFile?: string;
-  taskTimeoutMs?: number;
-  maxQueue?: number;
-  processMetrics?: boolean;
+  writeThread?: boolean | undefined;
+  workerFile?: string | undefined;
+  taskTimeoutMs?: number | undefined;
+  maxQueue?: number | undefined;
+  processMetrics?: boolean | undefined;
   /** Read-only commands (`hotcert status`): never create the directory, the database or a key; write nothing. */
-  readOnly?: boolean;
+  readOnly?: boolean | undefined;
   /** Limits of the login throttle (tests use small ones). */
   loginThrottle?: Partial<Omit<LoginThrottleOptions, 'clock' | 'resetMarker'>>;
 }

@@ -1,4 +1,3 @@
-import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditRepo } from '../db/audit-repo.js';
 import { DatabaseBusyError, type ActivationCommit } from '../db/write-thread.js';
@@ -260,15 +259,6 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     return { bundle: outcome.bundle, warnings: outcome.warnings };
   }
 
-  function isSelfSigned(row: CertificateRow): boolean {
-    try {
-      const cert = new X509Certificate(row.certPem);
-      return cert.subject === cert.issuer && cert.verify(cert.publicKey);
-    } catch {
-      return false;
-    }
-  }
-
   /** The row this process serves: the database's active one, unless this process could not apply that. */
   function servedRow(): CertificateRow | undefined {
     return (outOfSync && snapshot && repo.get(snapshot.version)) || repo.active();
@@ -406,7 +396,8 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       const outcome = await runValidation({
         pem: [identity.keyPem, identity.certPem, ...identity.chainPems].join('\n'),
         now: clock(),
-        requireIntermediate: !(identity.chainPems.length === 0 && isSelfSigned(target)),
+        // Stored without intermediates: self-signed, or issued by a root that was dropped at upload (two-tier).
+        requireIntermediate: identity.chainPems.length > 0,
       });
       if (!outcome.ok) rejectWith(outcome, context, 'certificate.rollback_rejected');
       return mutex.run(async () => {

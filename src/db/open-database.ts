@@ -20,7 +20,7 @@ export function findMigrationsFolder(from = path.dirname(fileURLToPath(import.me
   }
 }
 
-export function openDatabase(file: string, options: { readOnly?: boolean } = {}): Db {
+export function openDatabase(file: string, options: { readOnly?: boolean | undefined } = {}): Db {
   if (options.readOnly) {
     // Read-only commands: the file must exist, and nothing (not even a migration) is written.
     const client = new Database(file, { readonly: true, fileMustExist: true });

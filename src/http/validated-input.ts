@@ -46,6 +46,7 @@ type Validated<Target extends string, S extends z.ZodType> = { in: { [K in Targe
 /**
  * The JSON object body, checked by `schema`; the same schema documents the request body in /v1/openapi.json.
  * Read whatever the Content-Type (curl -d sends form encoding), `{}` when empty unless `required`.
+ * Fields the schema does not name are dropped before the handler sees them: a new field goes into the schema.
  */
 export function jsonBody<S extends z.ZodType>(schema: S, { required = false, description }: { required?: boolean; description?: string } = {}) {
   const middleware: MiddlewareHandler<Env, string, Validated<'json', S>> = async function jsonBodyMiddleware(c, next) {

@@ -28,9 +28,9 @@ export interface HotcertOptions {
 
 export interface HotcertListenOptions {
   /** 0 picks a free port; default 9090. */
-  port?: number;
+  port?: number | undefined;
   /** Default: every interface. */
-  host?: string;
+  host?: string | undefined;
 }
 
 export interface HotcertServer {

@@ -3,7 +3,7 @@ import { registerEventLoopDelay } from './event-loop-delay.js';
 import { registerProcessMetrics } from './process-metrics.js';
 
 /** One registry per app instance, so tests can run several servers in one process. */
-export function createMetrics(options: { processMetrics?: boolean } = {}) {
+export function createMetrics(options: { processMetrics?: boolean | undefined } = {}) {
   const registry = new Registry();
   if (options.processMetrics ?? true) registerProcessMetrics(registry);
 

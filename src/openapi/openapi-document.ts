@@ -12,8 +12,8 @@ export interface DocumentOptions {
  * on its routes: the schemas that document a request are the ones that check it.
  */
 export function openApiDocument(app: Hono, { maxUploadBytes }: DocumentOptions): Promise<object> {
-  // What every route can answer because of app-wide middleware (limitBody) and onError.
-  const withBody = { responses: { ...errorResponses([413, 500], { 413: `The body is larger than ${maxUploadBytes} bytes (MAX_UPLOAD_BYTES).` }) } };
+  // What every route can answer because of app-wide middleware (limitBody, the storage check) and onError.
+  const withBody = { responses: errorResponses([413, 500, 507], { 413: `The body is larger than ${maxUploadBytes} bytes (MAX_UPLOAD_BYTES).` }) };
   const withoutBody = { responses: errorResponses([500]) };
   return generateSpecs(app, {
     documentation: {
@@ -22,7 +22,7 @@ export function openApiDocument(app: Hono, { maxUploadBytes }: DocumentOptions):
         title: 'hotcert',
         version: packageVersion,
         description:
-          'HTTPS API server that owns its TLS identity. Wire-compatible with the certificate and user endpoints of the WhatsApp Business On-Premises API. Errors use the WhatsApp envelope `{"errors":[{code,title,details}],"meta":{…}}`.',
+          'HTTPS API server that owns its TLS identity. Wire-compatible with the certificate and user endpoints of the WhatsApp Business On-Premises API. Errors use the WhatsApp envelope `{"errors":[{code,title,details}],"meta":{…}}`; a known path asked with a method it does not have answers 405 with `Allow` in that envelope, an unknown path 404.',
       },
       tags: [
         { name: 'users', description: 'Login and user accounts.' },

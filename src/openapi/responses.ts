@@ -24,6 +24,8 @@ export const textResponse = (description: string, media = 'text/plain') => ({ de
 export const emptyResponse = (description: string) => ({ description });
 
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string' as const } } };
+const challenge = { 'WWW-Authenticate': { description: 'The scheme to authenticate with: Basic on the login, Bearer elsewhere.', schema: { type: 'string' as const } } };
+const headersOf = (status: number): typeof challenge | typeof retryAfter | undefined => (status === 401 ? challenge : status === 429 || status === 503 || status === 507 ? retryAfter : undefined);
 
 /** SPEC §3 "Errors": which codes each HTTP status carries. */
 const errorStatuses = {
@@ -38,6 +40,7 @@ const errorStatuses = {
   429: { kinds: ['tooManyRequests'], description: 'Throttled; retry after `Retry-After` seconds.' },
   500: { kinds: ['internal'], description: 'A bug; the answer never holds a stack or key material, the server log has the request id.' },
   503: { kinds: ['notReady'], description: 'Busy (validation pool, database lock) or not ready; retry after `Retry-After` seconds.' },
+  507: { kinds: ['notReady'], description: 'The data directory is full, read-only or gone: nothing was changed; hotcert recovers by itself once it is fixed.' },
 } satisfies Record<number, { kinds: ErrorKind[]; description: string }>;
 
 export type ErrorStatus = keyof typeof errorStatuses;
@@ -55,7 +58,7 @@ export function errorResponses(statuses: ErrorStatus[], details: Partial<Record<
   return Object.fromEntries(
     statuses.map((status) => [
       String(status),
-      jsonResponse(errorEnvelopeSchema(status), details[status] ?? errorStatuses[status].description, status === 429 || status === 503 ? retryAfter : undefined),
+      jsonResponse(errorEnvelopeSchema(status), details[status] ?? errorStatuses[status].description, headersOf(status)),
     ]),
   );
 }

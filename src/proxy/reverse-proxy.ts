@@ -1,5 +1,5 @@
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import http2, { type Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
 import type { Logger } from 'pino';
@@ -113,6 +113,7 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
     const send = (retry: boolean) => {
       let timer: NodeJS.Timeout | undefined;
       let timedOut = false;
+      let answered = false;
       const arm = () => {
         clearTimeout(timer);
         timer = setTimeout(() => {
@@ -128,7 +129,8 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
         if (socket.connecting) socket.once('connect', () => hasBody && clearTimeout(timer));
         else if (hasBody) clearTimeout(timer);
       });
-      upstreamReq.once('finish', () => hasBody && arm());
+      // An upstream may answer before the body is all sent (an early 401, an echo): then there is nothing left to time.
+      upstreamReq.once('finish', () => hasBody && !answered && arm());
 
       upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -154,6 +156,7 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
       });
 
       upstreamReq.once('response', (upstreamRes) => {
+        answered = true;
         clearTimeout(timer);
         const status = upstreamRes.statusCode ?? 502;
         const headers = clientResponseHeaders(upstreamRes.rawHeaders, requestId);
@@ -227,9 +230,15 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
 
 /** The whole body of a request for hotcert's own routes within `ms`, as Node's requestTimeout would have had it. */
 function bodyDeadline(req: IncomingMessage, ms: number): void {
+  // HTTP/2: only this request's stream is cancelled, not the connection and its other streams.
+  const stream = req.httpVersionMajor === 2 ? (req as unknown as Http2ServerRequest).stream : undefined;
   const declared = req.headers['content-length'];
-  if (req.headers['transfer-encoding'] === undefined && (declared === undefined || declared === '0')) return;
-  const timer = setTimeout(() => !req.complete && req.socket.destroy(), ms);
+  if (stream ? stream.endAfterHeaders : req.headers['transfer-encoding'] === undefined && (declared === undefined || declared === '0')) return;
+  const timer = setTimeout(() => {
+    if (req.complete) return;
+    if (stream) stream.close(http2.constants.NGHTTP2_CANCEL);
+    else req.socket.destroy();
+  }, ms);
   timer.unref();
   req.once('close', () => clearTimeout(timer));
 }

@@ -8,12 +8,18 @@ import { addressKey } from '../http/address-key.js';
  */
 export function limitConnectionsPerClient(server: net.Server, maxPerClient: number, logger: Logger): void {
   const open = new Map<string, number>();
+  // One warning per client per minute: a flood of refused connections must not become a flood of log lines.
+  const warned = new Map<string, number>();
   server.on('connection', (socket: net.Socket) => {
     const client = addressKey(socket.remoteAddress ?? 'unknown');
     const count = open.get(client) ?? 0;
     if (count >= maxPerClient) {
-      logger.warn({ event: 'connection.refused', client_address: socket.remoteAddress, open: count }, 'too many connections from one client');
       socket.destroy();
+      const now = Date.now();
+      if (now - (warned.get(client) ?? -Infinity) < 60_000) return;
+      if (warned.size > 10_000) warned.clear();
+      warned.set(client, now);
+      logger.warn({ event: 'connection.refused', client_address: socket.remoteAddress, open: count }, 'too many connections from one client (further refusals for a minute are not logged)');
       return;
     }
     open.set(client, count + 1);

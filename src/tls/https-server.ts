@@ -15,11 +15,11 @@ export interface ListenOptions {
   port: number;
   logger: Logger;
   /** A client gets this long to send its headers, and the whole request (slow-loris guard). */
-  headersTimeoutMs?: number;
-  requestTimeoutMs?: number;
+  headersTimeoutMs?: number | undefined;
+  requestTimeoutMs?: number | undefined;
   /** A connection that has not finished its TLS handshake by then is closed (idle ones too). */
-  handshakeTimeoutMs?: number;
-  maxConnectionsPerClient?: number;
+  handshakeTimeoutMs?: number | undefined;
+  maxConnectionsPerClient?: number | undefined;
   /** Reverse proxy mode: takes a request before hotcert's app (true) or leaves it (false). */
   forward?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   /** Reverse proxy mode: the server's 'upgrade' event (without it, Upgrade requests reach the app as plain ones). */

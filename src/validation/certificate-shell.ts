@@ -36,7 +36,6 @@ const BOOLEAN = 0x01;
 const BIT_STRING = 0x03;
 const OCTET_STRING = 0x04;
 const NULL = 0x05;
-const OID = 0x06;
 const UTC_TIME = 0x17;
 const GENERALIZED_TIME = 0x18;
 const VERSION = 0xa0;

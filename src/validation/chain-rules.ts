@@ -8,7 +8,7 @@ import { isSelfSigned, issuedBy, type ParsedCertificate } from './parse-certific
 export const DOCUMENTED_ORDER = 'private key, server certificate, then intermediates from the leaf upwards';
 
 export interface ServerCertificateResult {
-  leaf?: ParsedCertificate;
+  leaf?: ParsedCertificate | undefined;
   /** Other certificates the key matches (already reported): not chain candidates. */
   alsoMatching: ParsedCertificate[];
   errors: Finding[];
@@ -64,10 +64,12 @@ export interface ChainResult {
 
 /**
  * Rule 4: builds the single chain above the leaf; anything left over is an error. A leaf issued directly by a
- * root in the bundle (two-tier PKI) and a self-signed leaf alone are accepted with a warning unless
- * `warnWithoutIntermediate` is false (the server's own self-signed default); a missing issuer is an error.
+ * root in the bundle (two-tier PKI) and a self-signed leaf alone are accepted with a warning; a missing issuer
+ * is an error. `uploaded` is false when re-checking a bundle hotcert stored itself (its self-signed default,
+ * or a rollback target without intermediates, whose root was dropped at upload): no such warnings, and a
+ * leaf alone is fine.
  */
-export function buildChain(leaf: ParsedCertificate, certs: ParsedCertificate[], warnWithoutIntermediate: boolean): ChainResult {
+export function buildChain(leaf: ParsedCertificate, certs: ParsedCertificate[], uploaded: boolean): ChainResult {
   const errors: Finding[] = [];
   const warnings: Finding[] = [];
   const chain = [leaf];
@@ -95,13 +97,13 @@ export function buildChain(leaf: ParsedCertificate, certs: ParsedCertificate[], 
     errors.push(finding('chain-unrelated', `${cert.label} is not part of the chain above the server certificate ${leaf.label} (it issued none of its certificates); remove it, or add the missing intermediate that links it`, cert.block));
   }
   const served = chain.length - 1 - (root ? 1 : 0);
-  if (served === 0 && root && warnWithoutIntermediate) {
+  if (served === 0 && root && uploaded) {
     warnings.push(finding('issued-by-root', `the server certificate ${leaf.label} was issued directly by the root ${root.label} (a two-tier PKI), so it is served alone; clients must have that root in their trust store`, leaf.block));
   } else if (served === 0 && !root && isSelfSigned(leaf)) {
-    if (warnWithoutIntermediate) {
+    if (uploaded) {
       warnings.push(finding('self-signed-leaf', `the server certificate ${leaf.label} is self-signed, so clients must be told to trust this very certificate (e.g. curl --cacert); use a certificate issued by a CA to avoid that`, leaf.block));
     }
-  } else if (chain.length === 1 && !isSelfSigned(leaf)) {
+  } else if (chain.length === 1 && !isSelfSigned(leaf) && (uploaded || remaining.length > 0)) {
     errors.push(missingIssuer(leaf));
   }
   if (root) {
@@ -112,7 +114,7 @@ export function buildChain(leaf: ParsedCertificate, certs: ParsedCertificate[], 
 }
 
 function missingIssuer(leaf: ParsedCertificate): Finding {
-  return finding('chain-missing-intermediate', `the server certificate ${leaf.label} was issued by ${formatName(leaf.x509.issuer) || 'an empty issuer name'}, which is not in the upload; add the intermediate certificate(s) from your CA after the server certificate`, leaf.block);
+  return finding('chain-missing-intermediate', `the server certificate ${leaf.label} was issued by ${formatName(leaf.x509.issuer) || 'an empty issuer name'}, which is not in the upload; add the intermediate certificate(s) from your CA after the server certificate (or, if that issuer is your CA's root, the root itself)`, leaf.block);
 }
 
 /** Every issuer is a CA, may sign certificates, and its path length constraint holds. */

@@ -139,7 +139,7 @@ const LOADABLE_KEY_ALGORITHMS = new Set(['1.2.840.113549.1.1.1', '1.2.840.113549
 const LOADABLE_CURVES = new Set(['1.2.840.10045.3.1.7', '1.3.132.0.34', '1.3.132.0.35', '1.3.132.0.10']);
 
 /** The subjectPublicKeyInfo algorithm OID of a DER certificate, and its parameters when they are an OID (a named curve). */
-function publicKeyAlgorithm(certificateDer: Buffer): { oid?: string; parameter?: string } {
+function publicKeyAlgorithm(certificateDer: Buffer): { oid?: string | undefined; parameter?: string | undefined } {
   const certificate = readElement(certificateDer, 0);
   const tbs = certificate && readElement(certificate.content, 0);
   const fields = tbs ? childElements(tbs.content, 7) : [];

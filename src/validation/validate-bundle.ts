@@ -30,12 +30,13 @@ export interface NormalizedBundle {
 
 export interface ValidateOptions {
   /** ms since the epoch; default Date.now(). */
-  now?: number;
+  now?: number | undefined;
   /**
-   * SPEC rule 4: warn about a leaf served without an intermediate (issued by a root in the bundle, or
-   * self-signed); default true. False for (re-)checking the server's own self-signed default certificate.
+   * Default true: an upload. False when re-checking a bundle hotcert stored itself (its self-signed default,
+   * or a rollback target without intermediates, whose root was dropped at upload): a leaf served alone is
+   * then neither warned about nor missing its issuer.
    */
-  requireIntermediate?: boolean;
+  requireIntermediate?: boolean | undefined;
   /** A key hotcert generated for a CSR (PKCS#8 PEM), used when the upload itself holds no key. */
   pendingKeyPem?: string | undefined;
 }

@@ -5,10 +5,10 @@ import type { ValidateOutcome, ValidateTask } from './validate-worker.js';
 
 export interface ValidationPoolOptions {
   /** The compiled worker file; defaults to dist/src/workers/validate-worker.js (tests run from src/). */
-  filename?: string;
-  maxThreads?: number;
-  maxQueue?: number;
-  taskTimeoutMs?: number;
+  filename?: string | undefined;
+  maxThreads?: number | undefined;
+  maxQueue?: number | undefined;
+  taskTimeoutMs?: number | undefined;
 }
 
 export class PoolSaturatedError extends Error {

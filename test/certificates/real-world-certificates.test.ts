@@ -63,6 +63,13 @@ describe('uploads of certificates as real CAs issue them', () => {
     expect(version.chain).toEqual([]);
     expect(version.warnings.map((w: { rule: string }) => w.rule)).toEqual(['issued-by-root', 'root-dropped']);
     expect((await server.request('GET', '/v1/certificates/external/ca', { headers: bearer(token) })).status).toBe(404);
+
+    // The root was dropped when it was stored: rolling back to this version must not ask for it again.
+    const other = await createRoot({ isCa: false, subject: 'CN=localhost', sans: ['localhost'], keyUsage: ['digitalSignature'], extKeyUsage: ['serverAuth'] });
+    expect((await server.upload(pemBundle(other.keyPem, other.certPem), token)).status).toBe(201);
+    const back = await server.request('POST', '/v1/certificates/external/rollback', { headers: { ...bearer(token), 'Content-Type': 'application/json' }, body: JSON.stringify({ version: version.version }) });
+    expect(back.status).toBe(200);
+    expect((await peerCertificate(server.port)).fingerprint).toBe(fingerprint(leaf));
   });
 
   it('accepts a self-signed leaf uploaded alone, warning that clients must trust it explicitly', async () => {

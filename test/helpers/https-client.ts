@@ -9,11 +9,11 @@ export interface HttpsResponse {
 }
 
 export interface RequestOptions {
-  headers?: Record<string, string>;
-  body?: string | Buffer;
-  agent?: https.Agent | false;
+  headers?: Record<string, string> | undefined;
+  body?: string | Buffer | undefined;
+  agent?: https.Agent | false | undefined;
   /** Bind the client end here (127.0.0.2, 127.0.0.3, …) to play several clients on loopback. */
-  localAddress?: string;
+  localAddress?: string | undefined;
 }
 
 /** A real HTTPS request to 127.0.0.1 that accepts the server's self-signed certificate. */

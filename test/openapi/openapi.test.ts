@@ -1,5 +1,7 @@
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { renameSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, type HttpsResponse } from '../helpers/https-client.js';
 import { createChain, createRoot } from '../helpers/pki.js';
@@ -225,6 +227,17 @@ describe('OpenAPI document: /v1/openapi.json', () => {
       expectDocumented({ op: 'POST /v1/users/login', why: `failed login ${attempt + 1}`, status: res.status === 429 ? 429 : 401 }, res);
     }
     expect(answered.get('POST /v1/users/login')).toContain(429);
+
+    // A write while the data directory's database is gone: 507 with Retry-After, then back to normal.
+    const database = path.join(server.dataDir, 'hotcert.db');
+    renameSync(database, `${database}.away`);
+    try {
+      const res = await server.request('POST', '/v1/users/logout', { headers: bearer('admin') });
+      expectDocumented({ op: 'POST /v1/users/logout', why: 'database gone', status: 507 }, res);
+    } finally {
+      renameSync(`${database}.away`, database);
+    }
+    expectDocumented({ op: 'POST /v1/users/logout', why: 'storage back', status: 200 }, await server.request('POST', '/v1/users/logout', { headers: bearer('admin') }));
 
     // Every documented operation got a success and an error, except where only a bug (500) can fail it.
     for (const [route, item] of Object.entries(doc.paths)) {

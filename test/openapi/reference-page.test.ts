@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from '../helpers/https-client.js';
+import { spawnServer } from '../helpers/spawn-server.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 
 const run = promisify(execFile);
@@ -84,6 +86,25 @@ describe('API reference page: /v1/docs', () => {
       }
     } finally {
       rmSync(profile, { recursive: true, force: true });
+    }
+  });
+
+  it('works from the compiled package (`hotcert serve` from dist/, as in the Docker image)', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hotcert-docs-'));
+    const running = await spawnServer({ DATA_DIR: dataDir });
+    try {
+      const document = await request(running.port, 'GET', '/v1/openapi.json');
+      expect(document.status).toBe(200);
+      expect(document.json.openapi).toBe('3.1.0');
+      expect(Object.keys(document.json.paths)).toContain('/v1/docs');
+      for (const asset of ['/v1/docs', '/v1/docs/swagger-ui-bundle.js', '/v1/docs/swagger-ui.css', '/v1/docs/init.js']) {
+        const res = await request(running.port, 'GET', asset);
+        expect(res.status, asset).toBe(200);
+        expect(res.text.length, asset).toBeGreaterThan(100);
+      }
+    } finally {
+      await running.stop();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

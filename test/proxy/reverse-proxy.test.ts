@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -75,10 +76,10 @@ describe('which paths hotcert keeps', () => {
 });
 
 describe('headers for the upstream', () => {
-  const incoming = (rawHeaders: string[], remoteAddress: string) => {
+  const incoming = (rawHeaders: string[], remoteAddress: string, httpVersionMajor = 1) => {
     const headers: Record<string, string> = {};
     for (let i = 0; i < rawHeaders.length; i += 2) headers[rawHeaders[i]!.toLowerCase()] = rawHeaders[i + 1]!;
-    return { rawHeaders, headers, socket: { remoteAddress } } as unknown as IncomingMessage;
+    return { rawHeaders, headers, httpVersionMajor, socket: { remoteAddress } } as unknown as IncomingMessage;
   };
 
   it('quotes an IPv6 client in Forwarded and escapes the host', () => {
@@ -88,7 +89,7 @@ describe('headers for the upstream', () => {
   });
 
   it('drops HTTP/2 pseudo-headers and takes Host from :authority', () => {
-    const out = pairs(upstreamRequestHeaders(incoming([':method', 'GET', ':path', '/x', ':authority', 'h2.example', ':scheme', 'https', 'accept', '*/*'], '127.0.0.1'), { requestId: 'r2' }));
+    const out = pairs(upstreamRequestHeaders(incoming([':method', 'GET', ':path', '/x', ':authority', 'h2.example', ':scheme', 'https', 'accept', '*/*'], '127.0.0.1', 2), { requestId: 'r2' }));
     expect(out.filter(([name]) => name.startsWith(':'))).toEqual([]);
     expect(out).toContainEqual(['host', 'h2.example']);
     expect(out).toContainEqual(['x-forwarded-host', 'h2.example']);
@@ -244,6 +245,26 @@ describe('reverse proxy mode (UPSTREAM)', () => {
     expect(logLines(server).find((entry) => entry.event === 'proxy.upstream_error' && entry.request_id === 'hang-1')).toMatchObject({ reason: 'timeout' });
     expect(await metricValue(server, 'hotcert_proxy_upstream_errors_total', { reason: 'timeout' })).toBe(1);
     expect((await request(server.port, 'GET', '/app/after-timeout')).status).toBe(200);
+  });
+
+  it('does not time out an answer that began before the request body was all sent', async () => {
+    // The second half of the body is sent only once the answer's headers arrived.
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = https.request(
+        { host: '127.0.0.1', port: server.port, method: 'POST', path: `/early?hold=${TIMEOUT_MS + 500}`, rejectUnauthorized: false, agent: false },
+        (r) => {
+          req.end(Buffer.alloc(1000, 2));
+          let text = '';
+          r.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
+          r.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.write(Buffer.alloc(1000, 1));
+    });
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('received 2000\ndone\n');
   });
 
   it('aborts the upstream request when the client disconnects mid-download or mid-upload', async () => {
@@ -492,5 +513,54 @@ describe('reverse proxy and slow clients', () => {
     const body = await trickle(upload, Array(60).fill('A'), 200);
     expect(body.sent).toBeLessThan(60);
     expect((await request(server.port, 'GET', '/healthz')).status).toBe(200);
+  });
+
+  it("cancels only the stream of an HTTP/2 request that trickles the body of one of hotcert's own routes", async () => {
+    const token = await server.adminToken();
+    const session = http2.connect(`https://127.0.0.1:${server.port}`, { rejectUnauthorized: false });
+    session.on('error', () => undefined);
+    try {
+      const stream = session.request({ ':method': 'POST', ':path': '/v1/certificates/external', authorization: `Bearer ${token}`, 'content-type': 'text/plain' });
+      stream.on('error', () => undefined);
+      stream.resume();
+      let sent = 0;
+      const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+      const timer = setInterval(() => {
+        if (stream.closed) return clearInterval(timer);
+        // All sent and the server still waiting: give up (the assertion on `sent` then fails).
+        if (sent >= 60) return stream.close();
+        stream.write('A');
+        sent++;
+      }, 200);
+      await closed;
+      clearInterval(timer);
+      expect(sent).toBeLessThan(60);
+      // The connection and its other streams are untouched.
+      const other = session.request({ ':method': 'GET', ':path': '/healthz' });
+      const status = await new Promise<number>((resolve, reject) => {
+        other.once('response', (headers) => resolve(Number(headers[':status'])));
+        other.once('error', reject);
+      });
+      other.resume();
+      expect(status).toBe(200);
+    } finally {
+      session.close();
+    }
+  });
+});
+
+describe('without UPSTREAM', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.close());
+
+  it('answers paths that are not its own, upgrades included, with the 404 envelope as before', async () => {
+    const res = await request(server.port, 'GET', '/app/page');
+    expect(res.status).toBe(404);
+    expect(res.json.errors[0]).toMatchObject({ code: 1006 });
+    await expect(connectWebSocket(server.port, '/ws')).rejects.toThrow(/HTTP\/1\.1 404/);
+    expect(logLines(server).filter((entry) => entry.route === 'proxy')).toEqual([]);
   });
 });

@@ -36,6 +36,7 @@ export interface UpstreamApp {
  *   GET  /headers        the request's raw headers as JSON, and a few hop-by-hop headers in the answer
  *   POST /upload         streams the body into SHA-256; answers { bytes, sha256 }
  *   GET  /download?bytes=N  N bytes of BLOCK repeated, streamed with backpressure, no Content-Length
+ *   POST /early?hold=MS  answers at once, before the body; ends MS after the body ended
  *   GET  /hang           never answers
  *   GET  /drip           headers and one chunk, then nothing more (for client aborts)
  *   Upgrade /ws          WebSocket echo
@@ -73,6 +74,18 @@ export async function startUpstream(listenOn: { socketPath?: string } = {}): Pro
         res.end();
       };
       pump();
+      return;
+    }
+    if (url.pathname === '/early') {
+      // Answers before reading the body, and keeps its answer open `hold` ms after the body ended.
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.flushHeaders();
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      req.on('end', () => {
+        res.write(`received ${bytes}\n`);
+        setTimeout(() => res.end('done\n'), Number(url.searchParams.get('hold') ?? '0'));
+      });
       return;
     }
     if (url.pathname === '/hang') return;

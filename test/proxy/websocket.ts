@@ -111,17 +111,25 @@ export function connectWebSocket(port: number, path: string, headers: Record<str
     });
     socket.on('error', (error) => (open ? undefined : reject(error)));
     socket.on('end', () => !open && reject(new Error(`${refused ? 'no upgrade' : 'connection closed before 101'}: ${head.toString('utf8')}`)));
+    // A refusal with a length is complete once its body is here (a keep-alive server would not close).
+    const answeredInFull = () => {
+      const end = head.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: *(\d+)/i.exec(head.subarray(0, end).toString('latin1'))?.[1];
+      if (length === undefined || head.length < end + 4 + Number(length)) return;
+      socket.destroy();
+      reject(new Error(`no upgrade: ${head.toString('utf8')}`));
+    };
     socket.on('data', (chunk: Buffer) => {
       if (open) return read(chunk);
       head = Buffer.concat([head, chunk]);
-      if (refused) return;
+      if (refused) return answeredInFull();
       const end = head.indexOf('\r\n\r\n');
       if (end === -1) return;
       const lines = head.subarray(0, end).toString('latin1').split('\r\n');
       if (!/^HTTP\/1\.1 101 /.test(lines[0]!)) {
         // Not upgraded: the rest is a plain answer the server ends with the connection; report all of it.
         refused = true;
-        return;
+        return answeredInFull();
       }
       const parsed: Record<string, string> = {};
       for (const line of lines.slice(1)) {

@@ -67,6 +67,10 @@ describe('connections per client address', () => {
 
     // Another client address is not affected.
     expect(await handshake(server.port, '127.0.0.3')).toMatch(/^[0-9A-F:]+$/);
+    // Refused again: closed at once again, but logged once a minute only.
+    const more = await silent(server.port, '127.0.0.2');
+    more.on('error', () => undefined);
+    await closed(more);
     const warned = server.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.event === 'connection.refused');
     expect(warned.map((line) => line.client_address)).toEqual(['127.0.0.2']);
 

@@ -1,12 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { describeCertificate } from '../../src/validation/describe-certificate.js';
 import { validateBundle, type BundleValidation } from '../../src/validation/validate-bundle.js';
 import { opensslVerify } from '../helpers/openssl-verify.js';
 import { createRoot, getKey, issue, pemBundle } from '../helpers/pki.js';
 
 const tlv = (tag: number, ...parts: Buffer[]): Buffer => {
   const content = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from([tag, content.length]), content]);
+  const length = content.length < 0x80 ? [content.length] : [0x81, content.length];
+  return Buffer.concat([Buffer.from([tag, ...length]), content]);
 };
 const errorRules = (r: BundleValidation): string[] => (r.ok ? [] : r.errors.map((e) => e.rule));
 const messages = (r: BundleValidation): string[] => (r.ok ? [] : r.errors.map((e) => e.message));
@@ -30,6 +32,17 @@ describe('unsupported content is reported as unsupported, naming what', () => {
     expect(result.warnings[0]!.message).toContain(`of a form hotcert does not read (${form})`);
     if (result.ok) expect(result.bundle.certificate.sans[0]).toBe('localhost');
     expect((await opensslVerify({ root: root.certPem, intermediates: [intermediate.certPem], leaf: leaf.certPem })).ok).toBe(true);
+  });
+
+  it('lists the other entries of such a subjectAltName as the usual reader does', async () => {
+    const root = await createRoot();
+    const ips = ['7f000001', '00000000000000000000000000000001', '20010db8000000000001000000000001', '20010db8000100000000000000000000'].map((hex) => tlv(0x87, Buffer.from(hex, 'hex')));
+    const common = [tlv(0x82, Buffer.from('a.example.test')), ...ips, tlv(0x81, Buffer.from('me@example.test')), tlv(0x86, Buffer.from('https://example.test/')), tlv(0x88, Buffer.from([0x2a, 0x03, 0x04]))];
+    const plain = await issue(root, { sans: [], extraExtensions: [{ oid: '2.5.29.17', value: tlv(0x30, ...common) }] });
+    const odd = await issue(root, { sans: [], extraExtensions: [{ oid: '2.5.29.17', value: tlv(0x30, ...common, SAN_FORMS.x400Address!) }] });
+    const usual = describeCertificate(plain.cert).sans;
+    expect(usual).toContain('::1');
+    expect(describeCertificate(odd.cert).sans).toEqual([...usual, 'x400Address']);
   });
 
   it('names a public key type node cannot load (GOST) instead of calling the certificate invalid', async () => {

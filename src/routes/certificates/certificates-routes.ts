@@ -12,7 +12,7 @@ import { certificatesDocs, ifMatchHeaders, rollbackBody, uploadQuery } from './c
 export interface CertificatesRoutesDeps {
   users: UserService;
   certificates: CertificateService;
-  uploadsPerClient?: number;
+  uploadsPerClient?: number | undefined;
 }
 
 export function certificatesRoutes({ users, certificates, uploadsPerClient = 4 }: CertificatesRoutesDeps) {
