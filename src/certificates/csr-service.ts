@@ -116,6 +116,13 @@ export function createCsrService({ repo, masterKey, clock, logger }: CsrServiceD
       return repo.list(clock()).map(toView);
     },
 
+    /** Deletes a pending key and its CSR; false when there is no such pending CSR. */
+    discard(id: number, context: ChangeContext): boolean {
+      const removed = repo.discard(id, { actor: context.actor, clientAddress: context.address, action: 'certificate.csr_discarded' });
+      if (removed) logger.info({ event: 'certificate.csr_discarded', pending_key_id: id, actor: context.actor }, 'pending CSR key discarded');
+      return removed;
+    },
+
     /** The pending key for one of these public keys, unsealed (only this one), or undefined. */
     match(spkiSha256: string[]): { id: number; keyPem: string } | undefined {
       const row = repo.findBySpki(spkiSha256, clock());

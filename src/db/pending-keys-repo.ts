@@ -37,6 +37,14 @@ export function createPendingKeysRepo(db: Db, clock: () => number) {
         insertAudit(tx, clock(), audit);
       });
     },
+    /** An admin discards a pending key (the CSR was a mistake): false when there is none. */
+    discard(id: number, audit: AuditEntry): boolean {
+      return db.transaction((tx) => {
+        const removed = tx.delete(pendingKeys).where(eq(pendingKeys.id, id)).run().changes > 0;
+        if (removed) insertAudit(tx, clock(), { ...audit, details: { ...audit.details, pending_key_id: id } });
+        return removed;
+      });
+    },
     purgeExpired(now: number): number {
       return db.delete(pendingKeys).where(lte(pendingKeys.expiresAt, now)).run().changes;
     },

@@ -171,6 +171,24 @@ describe('CSR flow: keys generated inside hotcert, matched to the uploaded certi
     expect(pendingRows().length).toBe(rows);
   });
 
+  it('an admin discards a pending CSR: its key is deleted and its certificate then finds none', async () => {
+    const res = await requestCsr({ names: ['localhost'] });
+    const { id, public_key_sha256: spki } = res.json.csrs[0];
+    const certPem = await signCsr(res.json.csrs[0].csr, intermediate);
+    expect((await call('DELETE', `/v1/certificates/external/csr/${id}`, { token: userToken })).status).toBe(403);
+    expect((await call('DELETE', '/v1/certificates/external/csr/abc')).status).toBe(400);
+    const discarded = await call('DELETE', `/v1/certificates/external/csr/${id}`);
+    expect(discarded.status).toBe(200);
+    expect(discarded.text).toBe('null');
+    expect(pendingRows().map((r) => r.spki_sha256)).not.toContain(spki);
+    const again = await call('DELETE', `/v1/certificates/external/csr/${id}`);
+    expect(again.status).toBe(404);
+    expect(again.json.errors[0].code).toBe(1006);
+    const uploaded = await upload(pemBundle(certPem, intermediate.certPem));
+    expect(uploaded.status).toBe(400);
+    expect(uploaded.json.errors[0].details).toMatch(/no private key/);
+  });
+
   it('pending keys expire after 30 days: left out of the list and never matched', async () => {
     const res = await requestCsr({ names: ['localhost'] });
     const certPem = await signCsr(res.json.csrs[0].csr, intermediate);

@@ -105,6 +105,7 @@ describe('OpenAPI document: /v1/openapi.json', () => {
     const bearer = (who: 'admin' | 'user' | 'spare') => ({ Authorization: `Bearer ${state[who]}` });
     const login = (user: string, password: string) => ({ Authorization: basic(user, password) });
     const tooBig = 'x'.repeat(MAX_UPLOAD_BYTES + 1);
+    let csrToDiscard = 0;
 
     const samples: (Sample | (() => Sample))[] = [
       { op: 'GET /healthz', why: 'liveness', status: 200 },
@@ -179,6 +180,11 @@ describe('OpenAPI document: /v1/openapi.json', () => {
       () => ({ op: 'DELETE /v1/certificates/external', why: 'resets', headers: bearer('admin'), status: 200 }),
 
       () => ({ op: 'POST /v1/certificates/external/csr', why: 'an EC P-256 CSR', headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ names: ['example.com', 'www.example.com'] }), status: 201 }),
+      () => ({ op: 'POST /v1/certificates/external/csr', why: 'one to discard', headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ names: ['old.example.com'], key_type: 'rsa-2048' }), status: 201, then: (res) => (csrToDiscard = res.json.csrs[0].id) }),
+      () => ({ op: 'DELETE /v1/certificates/external/csr/{id}', why: 'not an admin', url: `/v1/certificates/external/csr/${csrToDiscard}`, headers: bearer('user'), status: 403 }),
+      () => ({ op: 'DELETE /v1/certificates/external/csr/{id}', why: 'discards it', url: `/v1/certificates/external/csr/${csrToDiscard}`, headers: bearer('admin'), status: 200 }),
+      () => ({ op: 'DELETE /v1/certificates/external/csr/{id}', why: 'already gone', url: `/v1/certificates/external/csr/${csrToDiscard}`, headers: bearer('admin'), status: 404 }),
+      () => ({ op: 'DELETE /v1/certificates/external/csr/{id}', why: 'not a number', url: '/v1/certificates/external/csr/first', headers: bearer('admin'), status: 400 }),
       () => ({ op: 'POST /v1/certificates/external/csr', why: 'a bad name', headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ names: ['not a name'] }), status: 400 }),
       () => ({ op: 'POST /v1/certificates/external/csr', why: 'not an admin', headers: { ...bearer('user'), ...json({}).headers }, body: JSON.stringify({ names: ['example.com'] }), status: 403 }),
       () => ({ op: 'GET /v1/certificates/external/csr', why: 'the pending CSR', headers: bearer('admin'), status: 200, then: (res) => expect(res.json.csrs).toHaveLength(1) }),

@@ -2,7 +2,7 @@ import { describeRoute } from 'hono-openapi';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { CSR_KEY_TYPES } from '../../certificates/csr-service.js';
-import { errorResponses, jsonResponse, withMeta } from '../../openapi/responses.js';
+import { errorResponses, jsonResponse, nullResponse, withMeta } from '../../openapi/responses.js';
 
 const tags = ['certificates'];
 const MAX_NAMES = 100;
@@ -46,6 +46,11 @@ export const pendingCsrSchema = z
 
 const pendingAnswer = withMeta({ csrs: z.array(pendingCsrSchema) }).meta({ id: 'PendingCsrs' });
 
+const idRule = 'id must be the positive whole number of a pending CSR';
+export const csrParams = z.object({
+  id: z.string().regex(/^[1-9][0-9]{0,15}$/, { error: idRule }).meta({ description: 'The `id` of a pending CSR.' }),
+});
+
 export const csrDocs = {
   create: describeRoute({
     tags,
@@ -53,6 +58,12 @@ export const csrDocs = {
     description:
       'The private key never leaves hotcert: it is stored sealed with the master key. Upload the certificate the CA issues (with its intermediates, no key) to POST /v1/certificates/external; it is matched to this key by its public key.',
     responses: { 201: jsonResponse(pendingAnswer, 'The CSR (PEM) and its pending entry.'), ...errorResponses([400], { 400: 'A name is not a DNS name or IP address, or key_type is unknown.' }) },
+  }),
+  discard: describeRoute({
+    tags,
+    summary: 'Discard a pending CSR and delete its key',
+    description: 'A certificate issued for it can then no longer be uploaded without a key.',
+    responses: { 200: nullResponse('Deleted.'), ...errorResponses([400, 404], { 400: 'id is not a whole number.', 404: 'No such pending CSR (used, expired or discarded).' }) },
   }),
   list: describeRoute({
     tags,
