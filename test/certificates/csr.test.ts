@@ -109,6 +109,12 @@ describe('CSR flow: keys generated inside hotcert, matched to the uploaded certi
     expect(res.status).toBe(201);
     const entry = res.json.csrs[0];
     const certPem = await signCsr(entry.csr, intermediate);
+    // A dry run finds the key too, and uses nothing up.
+    const dry = await call('POST', '/v1/certificates/external?dry_run=true', { body: pemBundle(certPem, intermediate.certPem), contentType: 'text/plain' });
+    expect(dry.status).toBe(200);
+    expect(dry.json.report).toMatchObject({ valid: true, errors: [] });
+    expect((await call('GET', '/v1/certificates/external/csr')).json.csrs.map((c: { id: number }) => c.id)).toContain(entry.id);
+
     const uploaded = await upload(pemBundle(certPem, intermediate.certPem));
     expect(uploaded.status, uploaded.text).toBe(201);
 
