@@ -71,8 +71,9 @@ export function upstreamRequestHeaders(req: IncomingMessage, context: ForwardedC
   }
   if (cookies !== undefined) out.push('Cookie', cookies);
   const client = req.socket.remoteAddress;
-  const host = req.headers.host ?? (h2 ? (req.headers[':authority'] as string | undefined) : undefined);
-  if (h2 && req.headers.host === undefined && host) out.unshift('Host', host);
+  const authority = req.headers[':authority'];
+  const host = req.headers.host ?? (typeof authority === 'string' ? authority : undefined);
+  if (req.headers.host === undefined && host !== undefined) out.unshift('Host', host);
   const element = `for=${forwardedNode(client)}${host ? `;host=${quoted(host)}` : ''};proto=https`;
   out.push('X-Forwarded-For', forwardedFor === undefined ? (client ?? 'unknown') : `${forwardedFor}, ${client ?? 'unknown'}`);
   out.push('X-Forwarded-Proto', 'https');

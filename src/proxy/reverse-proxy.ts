@@ -1,7 +1,6 @@
 import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2ServerRequest } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { pipeline } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Upstream } from '../config.js';
 import { requestIdFor } from '../http/request-log.js';
@@ -165,11 +164,13 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
         else res.writeHead(status, upstreamRes.statusMessage, headers);
         // A streamed answer (no length) shows its headers at once, as server-sent events need.
         if (upstreamRes.headers['content-length'] === undefined) res.flushHeaders();
-        pipeline(upstreamRes, res, (error) => {
-          if (error && !abandoned) {
-            upstreamFailed('reset', requestId, error as NodeJS.ErrnoException);
-            res.destroy();
-          }
+        // pipe, not pipeline: pipeline builds an AbortController and, at the end, an AbortError with a stack for
+        // every answer (~70 µs of ~280 µs CPU per proxied 1 KiB request). A client that leaves is handled above.
+        upstreamRes.pipe(res);
+        upstreamRes.once('error', (error: NodeJS.ErrnoException) => {
+          if (abandoned) return;
+          upstreamFailed('reset', requestId, error);
+          res.destroy();
         });
       });
 
