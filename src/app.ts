@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/admin-routes.js';
 import type { CertificateService } from './certificates/certificate-service.js';
+import type { CsrService } from './certificates/csr-service.js';
 import type { WebhookCaService } from './certificates/webhook-ca-service.js';
 import type { AuditRepo } from './db/audit-repo.js';
 import type { StorageHealth } from './db/storage-health.js';
@@ -20,6 +21,7 @@ import type { Metrics } from './observability/metrics.js';
 import { apiReferenceRoutes } from './routes/api-reference/api-reference-routes.js';
 import { auditRoutes } from './routes/audit/audit-routes.js';
 import { certificatesRoutes } from './routes/certificates/certificates-routes.js';
+import { csrRoutes } from './routes/certificates/csr-routes.js';
 import { healthDocs } from './routes/health/health-openapi.js';
 import { healthRoutes } from './routes/health/health-routes.js';
 import { metricsRoutes } from './routes/metrics/metrics-routes.js';
@@ -30,6 +32,7 @@ import type { UserService } from './users/user-service.js';
 export interface AppDeps {
   users: UserService;
   certificates: CertificateService;
+  csr: CsrService;
   webhookCa: WebhookCaService;
   audit: AuditRepo;
   metrics: Metrics;
@@ -65,6 +68,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/healthz', healthDocs.healthz, (c) => json(c, { status: 'ok' }));
 
   app.route('/v1/users', usersRoutes({ users }));
+  app.route('/v1/certificates/external/csr', csrRoutes({ users, csr: deps.csr }));
   app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, uploadsPerClient: config.uploadsPerClient }));
   app.route('/v1/certificates/webhooks/ca', webhookCaRoutes({ users, webhookCa: deps.webhookCa }));
   app.route('/v1/health', healthRoutes({ users, certificates, apiKey: config.apiKey, storage: deps.storage }));

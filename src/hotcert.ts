@@ -4,11 +4,13 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import { createCertificateService } from './certificates/certificate-service.js';
+import { createCsrService } from './certificates/csr-service.js';
 import { createWebhookCaService } from './certificates/webhook-ca-service.js';
 import type { Config } from './config.js';
 import { describeFsError } from './describe-fs-error.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
+import { createPendingKeysRepo } from './db/pending-keys-repo.js';
 import { openDatabase, type Db } from './db/open-database.js';
 import { createSettingsRepo } from './db/settings-repo.js';
 import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
@@ -38,6 +40,7 @@ export interface Services {
   users: ReturnType<typeof createUserService>;
   certificates: ReturnType<typeof createCertificateService>;
   webhookCa: ReturnType<typeof createWebhookCaService>;
+  csr: ReturnType<typeof createCsrService>;
   audit: ReturnType<typeof createAuditRepo>;
   metrics: ReturnType<typeof createMetrics>;
   identities: ReturnType<typeof createIdentitySwitch>;
@@ -138,13 +141,15 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Par
     clock,
   });
   const ticketKeys = createTicketKeyStore(settings, masterKey);
-  const certificates = createCertificateService({ repo, audit, identities, ticketKeys, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics });
+  const csr = createCsrService({ repo: createPendingKeysRepo(db, clock), masterKey, clock, logger: options.logger });
+  const certificates = createCertificateService({ repo, audit, identities, ticketKeys, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics, pendingKeys: csr });
   const webhookCa = createWebhookCaService({ repo: createWebhookCaRepo(db, clock), audit, trustStore, clock, logger: options.logger });
   return {
     db,
     users,
     certificates,
     webhookCa,
+    csr,
     audit,
     metrics,
     identities,

@@ -60,7 +60,15 @@ export interface CertificateServiceDeps {
   logger: Logger;
   metrics?: Metrics | undefined;
   hostname?: string | undefined;
+  /** Keys hotcert generated for CSRs (csr-service.ts): an upload without a key is matched to one by public key. */
+  pendingKeys?: {
+    match(spkiSha256: string[]): { id: number; keyPem: string } | undefined;
+    consume(id: number, context: ChangeContext, fingerprint: string): void;
+  } | undefined;
 }
+
+/** What an upload may be: PEM text, or a PKCS#12 (PFX) file with its password (converted in the worker). */
+export type UploadInput = string | Uint8Array | { pkcs12: Uint8Array; password: string };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const ifMatchFailed = () => new DomainError('precondition-failed', 'If-Match does not name the active certificate: another change got there first; read it again and retry');
@@ -333,9 +341,13 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       return chain.length > 0 ? chain.map((pem) => pem.trimEnd() + '\n').join('') : null;
     },
 
-    async upload(pem: string | Uint8Array, context: ChangeContext, options: { dryRun?: boolean; source?: 'upload' | 'import' } = {}) {
+    async upload(input: UploadInput, context: ChangeContext, options: { dryRun?: boolean; source?: 'upload' | 'import' } = {}) {
       const received = performance.now();
-      const outcome = await runValidation({ pem, now: clock() });
+      const task: ValidateTask = typeof input === 'object' && 'pkcs12' in input ? { pem: '', pkcs12: { der: input.pkcs12, password: input.password }, now: clock() } : { pem: input, now: clock() };
+      let outcome = await runValidation(task);
+      // No key in the upload: the certificate may be the one issued for a CSR whose key hotcert keeps.
+      const pending = !outcome.ok && outcome.keylessSpkiSha256 ? deps.pendingKeys?.match(outcome.keylessSpkiSha256) : undefined;
+      if (pending) outcome = await runValidation({ ...task, pendingKeyPem: pending.keyPem, now: clock() });
       const poolMs = performance.now() - received;
       if (options.dryRun) {
         return { report: toDryRunReport(outcome) };
@@ -344,11 +356,14 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       const queued = performance.now();
       return mutex.run(async () => {
         const commitStarted = performance.now();
+        const fingerprint = outcome.bundle.certificate.fingerprint_sha256;
         if (sameBundle(repo.active(), outcome.bundle)) {
           checkIfMatch(context);
+          if (pending) deps.pendingKeys?.consume(pending.id, context, fingerprint);
           return { view: activeView(), changed: false, timings: undefined };
         }
         const { row, swapMs } = await activate(outcome.bundle, outcome.warnings, options.source ?? 'upload', context);
+        if (pending) deps.pendingKeys?.consume(pending.id, context, fingerprint);
         const totalMs = performance.now() - received;
         metrics?.uploadToSwap(totalMs / 1000);
         const timings: UploadTimings = {

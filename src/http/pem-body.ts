@@ -4,7 +4,7 @@ import { errorResponses } from '../openapi/responses.js';
 import { readBodyBytes } from './body-limit.js';
 import { ApiError, missing } from './errors.js';
 
-const PEM_TYPES = new Set(['text/plain', 'application/x-pem-file', 'application/pem-certificate-chain']);
+export const PEM_TYPES = new Set(['text/plain', 'application/x-pem-file', 'application/pem-certificate-chain']);
 
 /** 415 for anything but PEM text. (The size limit is app-wide: see limitBody in app.ts.) */
 const checkPemContentType: MiddlewareHandler = async function pemContentType(c, next) {

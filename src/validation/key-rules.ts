@@ -30,7 +30,7 @@ export function readPrivateKey(blocks: PemBlock[]): PrivateKeyResult {
   const errors: Finding[] = [];
   const warnings: Finding[] = [];
   if (keyBlocks.length === 0) {
-    errors.push(finding('key-missing', 'the upload has no private key; add the unencrypted PRIVATE KEY block of the server certificate before the certificates'));
+    errors.push(finding('key-missing', 'the upload has no private key; add the unencrypted PRIVATE KEY block of the server certificate before the certificates (for a key hotcert generated with POST /v1/certificates/external/csr, upload the certificate issued for that CSR while the request is still pending: GET /v1/certificates/external/csr lists them)'));
     return { errors, warnings };
   }
   if (keyBlocks.length > 1) {
@@ -61,6 +61,24 @@ export function readPrivateKey(blocks: PemBlock[]): PrivateKeyResult {
   if (block.label !== 'PRIVATE KEY') {
     warnings.push(finding('normalised-key', `block ${block.index} (${block.label}) was converted to PKCS#8 (it is stored encrypted); nothing to fix`, block.index));
   }
+  return result;
+}
+
+/** A key hotcert generated itself (a pending CSR key): trusted, already PKCS#8, but read like any other. */
+export function readGeneratedKey(keyPem: string): PrivateKeyResult {
+  const errors: Finding[] = [];
+  const warnings: Finding[] = [];
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch {
+    errors.push(finding('key-invalid', 'the key hotcert generated for this CSR cannot be read; request a new CSR'));
+    return { errors, warnings };
+  }
+  const result: PrivateKeyResult = { key, errors, warnings };
+  const strength = checkKeyStrength(key, 'the key hotcert generated for this CSR');
+  if (strength.error) errors.push(strength.error);
+  else result.keyPem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
   return result;
 }
 

@@ -8,7 +8,8 @@ import {
   type ChainEntry,
 } from './describe-certificate.js';
 import { finding, type Finding } from './findings.js';
-import { checkKeyStrength, readPrivateKey } from './key-rules.js';
+import { createHash } from 'node:crypto';
+import { checkKeyStrength, isKeyBlock, readGeneratedKey, readPrivateKey } from './key-rules.js';
 import { checkServerCertificate } from './leaf-rules.js';
 import { parseCertificates, type ParsedCertificate } from './parse-certificates.js';
 import { CERTIFICATE_LABEL, encodePem, splitPem } from './pem-splitter.js';
@@ -36,16 +37,24 @@ export interface ValidateOptions {
    * then neither warned about nor missing its issuer.
    */
   requireIntermediate?: boolean | undefined;
+  /** A key hotcert generated for a CSR (PKCS#8 PEM), used when the upload itself holds no key. */
+  pendingKeyPem?: string | undefined;
 }
 
 export type BundleValidation =
   | { ok: true; bundle: NormalizedBundle; warnings: Finding[] }
-  | { ok: false; errors: Finding[]; warnings: Finding[] };
+  | {
+      ok: false;
+      errors: Finding[];
+      warnings: Finding[];
+      /** Set when the upload holds no key: SHA-256 of each certificate's SubjectPublicKeyInfo, to find a pending CSR key. */
+      keylessSpkiSha256?: string[];
+    };
 
 /** SPEC "What an upload must be", rules 1-7 (rule 8, the canary, is src/tls/canary.ts). Pure; never throws. */
 export function validateBundle(input: string | Uint8Array, options: ValidateOptions = {}): BundleValidation {
   try {
-    return validate(input, options.now ?? Date.now(), options.requireIntermediate ?? true);
+    return validate(input, options.now ?? Date.now(), options.requireIntermediate ?? true, options.pendingKeyPem);
   } catch {
     return {
       ok: false,
@@ -55,13 +64,14 @@ export function validateBundle(input: string | Uint8Array, options: ValidateOpti
   }
 }
 
-function validate(input: string | Uint8Array, now: number, requireIntermediate: boolean): BundleValidation {
+function validate(input: string | Uint8Array, now: number, requireIntermediate: boolean, pendingKeyPem: string | undefined): BundleValidation {
   const split = splitPem(input);
   if (!split.ok) return split;
   const errors: Finding[] = [];
   const warnings: Finding[] = [...split.warnings];
 
-  const key = readPrivateKey(split.blocks);
+  const keyless = !split.blocks.some(isKeyBlock);
+  const key = keyless && pendingKeyPem !== undefined ? readGeneratedKey(pendingKeyPem) : readPrivateKey(split.blocks);
   errors.push(...key.errors);
   warnings.push(...key.warnings);
 
@@ -108,7 +118,10 @@ function validate(input: string | Uint8Array, now: number, requireIntermediate: 
   const order = checkOrder(key.block, built.chain);
   if (order) warnings.push(order);
 
-  if (errors.length > 0 || !key.keyPem) return { ok: false, errors, warnings };
+  if (errors.length > 0 || !key.keyPem) {
+    const spkis = keyless && pendingKeyPem === undefined ? parsed.certificates.map(spkiSha256) : undefined;
+    return { ok: false, errors, warnings, ...(spkis ? { keylessSpkiSha256: spkis } : {}) };
+  }
   const intermediates = served.slice(1);
   return {
     ok: true,
@@ -124,3 +137,6 @@ function validate(input: string | Uint8Array, now: number, requireIntermediate: 
 }
 
 const toPem = (cert: ParsedCertificate): string => encodePem(CERTIFICATE_LABEL, cert.x509.raw);
+
+const spkiSha256 = (cert: ParsedCertificate): string =>
+  createHash('sha256').update(cert.x509.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');

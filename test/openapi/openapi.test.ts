@@ -82,6 +82,13 @@ describe('OpenAPI document: /v1/openapi.json', () => {
     expect(doc.paths['/v1/metrics']!.get).toMatchObject({ security: [{ bearerAuth: [] }, { apiKeyAuth: [] }] });
   });
 
+  it('documents the PKCS#12 upload: its media type and the X-Pkcs12-Password header, next to If-Match', () => {
+    const upload = doc.paths['/v1/certificates/external']!.post as unknown as { parameters: { name: string; in: string }[]; requestBody: { content: Record<string, unknown> } };
+    expect(Object.keys(upload.requestBody.content)).toEqual(expect.arrayContaining(['text/plain', 'application/x-pkcs12']));
+    const headers = upload.parameters.filter((p) => p.in === 'header').map((p) => p.name.toLowerCase());
+    expect(headers).toEqual(expect.arrayContaining(['x-pkcs12-password', 'if-match']));
+  });
+
   it('documents every route the application registered, and nothing else', () => {
     // ALL entries are middleware (app.use) and method fallbacks, not operations.
     const registered = new Set(server.hotcert.app.routes.filter((route) => route.method !== 'ALL').map((route) => `${route.method} ${toOpenApiPath(route.path)}`));
@@ -98,6 +105,7 @@ describe('OpenAPI document: /v1/openapi.json', () => {
     const bearer = (who: 'admin' | 'user' | 'spare') => ({ Authorization: `Bearer ${state[who]}` });
     const login = (user: string, password: string) => ({ Authorization: basic(user, password) });
     const tooBig = 'x'.repeat(MAX_UPLOAD_BYTES + 1);
+    let csrToDiscard = 0;
 
     const samples: (Sample | (() => Sample))[] = [
       { op: 'GET /healthz', why: 'liveness', status: 200 },
@@ -153,6 +161,7 @@ describe('OpenAPI document: /v1/openapi.json', () => {
       () => ({ op: 'POST /v1/certificates/external', why: 'dry run of a good bundle', url: '/v1/certificates/external?dry_run=true', headers: { ...bearer('admin'), 'Content-Type': 'text/plain' }, body: chain.bundle, status: 200 }),
       () => ({ op: 'POST /v1/certificates/external', why: 'dry_run not a boolean', url: '/v1/certificates/external?dry_run=yes', headers: { ...bearer('admin'), 'Content-Type': 'text/plain' }, body: chain.bundle, status: 400 }),
       () => ({ op: 'POST /v1/certificates/external', why: 'garbage', headers: { ...bearer('admin'), 'Content-Type': 'text/plain' }, body: 'not a bundle', status: 400 }),
+      () => ({ op: 'POST /v1/certificates/external', why: 'PKCS#12 that is not a PFX', headers: { ...bearer('admin'), 'Content-Type': 'application/x-pkcs12', 'X-Pkcs12-Password': 'x' }, body: 'not a pfx', status: 400 }),
       () => ({ op: 'POST /v1/certificates/external', why: 'JSON content type', headers: { ...bearer('admin'), 'Content-Type': 'application/json' }, body: chain.bundle, status: 415 }),
       () => ({ op: 'POST /v1/certificates/external', why: 'not an admin', headers: { ...bearer('user'), 'Content-Type': 'text/plain' }, body: chain.bundle, status: 403 }),
       () => ({ op: 'POST /v1/certificates/external', why: 'stale If-Match', headers: { ...bearer('admin'), 'Content-Type': 'text/plain', 'If-Match': 'ab'.repeat(32) }, body: chain.bundle, status: 412 }),
@@ -169,6 +178,17 @@ describe('OpenAPI document: /v1/openapi.json', () => {
       () => ({ op: 'POST /v1/certificates/external/rollback', why: 'to the previous version', headers: bearer('admin'), body: '{}', status: 200 }),
       () => ({ op: 'DELETE /v1/certificates/external', why: 'stale If-Match', headers: { ...bearer('admin'), 'If-Match': 'ab'.repeat(32) }, status: 412 }),
       () => ({ op: 'DELETE /v1/certificates/external', why: 'resets', headers: bearer('admin'), status: 200 }),
+
+      () => ({ op: 'POST /v1/certificates/external/csr', why: 'an EC P-256 CSR', headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ names: ['example.com', 'www.example.com'] }), status: 201 }),
+      () => ({ op: 'POST /v1/certificates/external/csr', why: 'one to discard', headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ names: ['old.example.com'], key_type: 'rsa-2048' }), status: 201, then: (res) => (csrToDiscard = res.json.csrs[0].id) }),
+      () => ({ op: 'DELETE /v1/certificates/external/csr/{id}', why: 'not an admin', url: `/v1/certificates/external/csr/${csrToDiscard}`, headers: bearer('user'), status: 403 }),
+      () => ({ op: 'DELETE /v1/certificates/external/csr/{id}', why: 'discards it', url: `/v1/certificates/external/csr/${csrToDiscard}`, headers: bearer('admin'), status: 200 }),
+      () => ({ op: 'DELETE /v1/certificates/external/csr/{id}', why: 'already gone', url: `/v1/certificates/external/csr/${csrToDiscard}`, headers: bearer('admin'), status: 404 }),
+      () => ({ op: 'DELETE /v1/certificates/external/csr/{id}', why: 'not a number', url: '/v1/certificates/external/csr/first', headers: bearer('admin'), status: 400 }),
+      () => ({ op: 'POST /v1/certificates/external/csr', why: 'a bad name', headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ names: ['not a name'] }), status: 400 }),
+      () => ({ op: 'POST /v1/certificates/external/csr', why: 'not an admin', headers: { ...bearer('user'), ...json({}).headers }, body: JSON.stringify({ names: ['example.com'] }), status: 403 }),
+      () => ({ op: 'GET /v1/certificates/external/csr', why: 'the pending CSR', headers: bearer('admin'), status: 200, then: (res) => expect(res.json.csrs).toHaveLength(1) }),
+      () => ({ op: 'GET /v1/certificates/external/csr', why: 'not an admin', headers: bearer('user'), status: 403 }),
 
       () => ({ op: 'GET /v1/certificates/webhooks/ca', why: 'nothing yet: empty 404', headers: bearer('admin'), status: 404 }),
       () => ({ op: 'POST /v1/certificates/webhooks/ca', why: 'a root', headers: { ...bearer('admin'), 'Content-Type': 'text/plain' }, body: webhookRoot.certPem, status: 201 }),

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import type { CertificateService } from '../../certificates/certificate-service.js';
 import { requireAuth } from '../../http/auth.js';
 import { clientAddress } from '../../http/client-address.js';
-import { pemContentType, readPem } from '../../http/pem-body.js';
+import { bundleContentType, readBundle } from '../../http/bundle-body.js';
 import { limitConcurrentUploads } from '../../http/upload-concurrency.js';
 import { headers, jsonBody, query } from '../../http/validated-input.js';
 import { json, reply } from '../../http/respond.js';
@@ -41,10 +41,10 @@ export function certificatesRoutes({ users, certificates, uploadsPerClient = 4 }
     return c.text(pem, 200, { 'Content-Type': 'text/plain; charset=utf-8' });
   });
 
-  app.post('/', certificatesDocs.upload, admin, query(uploadQuery), headers(ifMatchHeaders), limitConcurrentUploads({ perClient: uploadsPerClient }), pemContentType, async (c) => {
-    const pem = await readPem(c);
+  app.post('/', certificatesDocs.upload, admin, query(uploadQuery), headers(ifMatchHeaders), limitConcurrentUploads({ perClient: uploadsPerClient }), bundleContentType, async (c) => {
+    const bundle = await readBundle(c);
     const dryRun = c.req.valid('query').dry_run === 'true';
-    const result = await certificates.upload(pem, context(c), { dryRun });
+    const result = await certificates.upload(bundle, context(c), { dryRun });
     if ('report' in result) return reply(c, { report: result.report });
     if (result.timings) {
       const t = result.timings;
