@@ -90,6 +90,10 @@ export function createMetrics(options: { processMetrics?: boolean | undefined } 
     registers: [registry],
   });
 
+  // Bounded: methods, routes (patterns, not paths) and statuses are few.
+  const requestCounters = new Map<string, ReturnType<typeof httpRequests.labels>>();
+  const requestDurations = new Map<string, ReturnType<typeof httpDuration.labels>>();
+
   return {
     registry,
     setActiveCertificate(info: { fingerprint: string; version: number; notAfter: number; expired: boolean; fallback: boolean }): void {
@@ -114,8 +118,16 @@ export function createMetrics(options: { processMetrics?: boolean | undefined } 
     uploadToSwap: (seconds: number) => uploadToSwap.observe(seconds),
     queueDepth: (depth: number) => poolQueue.set(depth),
     request: (method: string, route: string, status: number, seconds?: number) => {
-      httpRequests.inc({ method, route, status: String(status) });
-      if (seconds !== undefined) httpDuration.observe({ method, route }, seconds);
+      // The labelled children are looked up once per label set: prom-client hashes the label object on every call.
+      const key = `${method} ${route} ${status}`;
+      let counter = requestCounters.get(key);
+      if (!counter) requestCounters.set(key, (counter = httpRequests.labels(method, route, String(status))));
+      counter.inc();
+      if (seconds === undefined) return;
+      const durationKey = `${method} ${route}`;
+      let histogram = requestDurations.get(durationKey);
+      if (!histogram) requestDurations.set(durationKey, (histogram = httpDuration.labels(method, route)));
+      histogram.observe(seconds);
     },
     proxyUpstreamError: (reason: 'unreachable' | 'timeout' | 'reset') => proxyUpstreamErrors.inc({ reason }),
     /** Stops the event-loop sampler (a 10 ms unref'd timer); for tests that create many instances. */
