@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unseal } from '../../src/secrets/seal.js';
 import { bearer, peerCertificate, type HttpsResponse } from '../helpers/https-client.js';
-import { createChain, createRoot, issue, pemBundle, type IssuedCert } from '../helpers/pki.js';
+import { createChain, createRoot, issue, pemBundle, type IssuedCert, hexFingerprint as hex } from '../helpers/pki.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'hotcert-csr-'));
@@ -36,7 +36,6 @@ async function signCsr(csrPem: string, ca: IssuedCert): Promise<string> {
   return readFileSync(at(files.out), 'utf8');
 }
 
-const hex = (fingerprint256: string) => fingerprint256.replaceAll(':', '').toLowerCase();
 /** The base64 body of a PEM (what a leak would show, whatever the label). */
 const pemBody = (pem: string) => pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, peerCertificate } from '../helpers/https-client.js';
-import { createChain, type TestChain } from '../helpers/pki.js';
+import { createChain, type TestChain, hexFingerprint as hex } from '../helpers/pki.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'hotcert-pfx-'));
@@ -41,8 +41,6 @@ function pfxInfo(pfx: Buffer, extra: string[] = []): Promise<string> {
   writeFileSync(file, pfx);
   return openssl(['pkcs12', '-info', '-noout', ...extra, '-in', file, '-passin', `pass:${PASSWORD}`]);
 }
-
-const hex = (fingerprint256: string) => fingerprint256.replaceAll(':', '').toLowerCase();
 
 describe('PKCS#12 (PFX) upload: Content-Type application/x-pkcs12, password in X-Pkcs12-Password', () => {
   let server: TestServer;

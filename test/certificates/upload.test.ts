@@ -2,10 +2,8 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, peerCertificate, request } from '../helpers/https-client.js';
-import { createChain, pemBundle, type TestChain } from '../helpers/pki.js';
+import { createChain, pemBundle, type TestChain, leafFingerprint as fp } from '../helpers/pki.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
-
-const fp = (chain: TestChain) => chain.leaf.cert.fingerprint256.replaceAll(':', '').toLowerCase();
 
 describe('certificate upload, hot swap, history, rollback and reset', () => {
   let server: TestServer;

@@ -3,11 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer, peerCertificate, request } from '../helpers/https-client.js';
-import { createChain, pemBundle, type TestChain } from '../helpers/pki.js';
+import { createChain, pemBundle, type TestChain, leafFingerprint as fp } from '../helpers/pki.js';
 import { ROOT, runCli, spawnServer } from '../helpers/spawn-server.js';
 import { startTestServer } from '../helpers/start-server.js';
-
-const fp = (chain: TestChain) => chain.leaf.cert.fingerprint256.replaceAll(':', '').toLowerCase();
 
 async function waitFor<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs: number): Promise<{ value: T; ms: number }> {
   const started = Date.now();

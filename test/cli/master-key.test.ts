@@ -5,10 +5,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer, peerCertificate, request } from '../helpers/https-client.js';
-import { createChain, type TestChain } from '../helpers/pki.js';
+import { createChain, type TestChain, leafFingerprint as fp } from '../helpers/pki.js';
 import { freePort, runCli, spawnServer } from '../helpers/spawn-server.js';
-
-const fp = (chain: TestChain) => chain.leaf.cert.fingerprint256.replaceAll(':', '').toLowerCase();
+import { waitFor } from '../helpers/wait.js';
 
 function versionCount(dir: string): number {
   const db = new Database(path.join(dir, 'hotcert.db'), { readonly: true });
@@ -16,16 +15,6 @@ function versionCount(dir: string): number {
     return (db.prepare('select count(*) as n from certificate_versions').get() as { n: number }).n;
   } finally {
     db.close();
-  }
-}
-
-async function waitFor<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms (last: ${JSON.stringify(value)})`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

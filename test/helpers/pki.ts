@@ -330,3 +330,13 @@ function serial(): string {
   bytes[0] = (bytes[0]! & 0x7f) | 0x10;
   return bytes.toString('hex');
 }
+
+/** node's `AA:BB:…` fingerprint as hotcert reports it (`aabb…`). */
+export function hexFingerprint(fingerprint256: string): string {
+  return fingerprint256.replaceAll(':', '').toLowerCase();
+}
+
+/** The SHA-256 fingerprint of a chain's leaf, as hotcert and peerCertificate report it. */
+export function leafFingerprint(chain: TestChain): string {
+  return hexFingerprint(chain.leaf.cert.fingerprint256);
+}

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../helpers/https-client.js';
-import { createChain, type TestChain } from '../helpers/pki.js';
+import { createChain, type TestChain, leafFingerprint as fp } from '../helpers/pki.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 
 const API_KEY = 'monitoring-key-0123';
-const fp = (chain: TestChain) => chain.leaf.cert.fingerprint256.replaceAll(':', '').toLowerCase();
 
 describe('metrics and logs', () => {
   let server: TestServer;

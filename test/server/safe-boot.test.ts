@@ -5,11 +5,9 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seal } from '../../src/secrets/seal.js';
 import { basic, bearer, peerCertificate, request } from '../helpers/https-client.js';
-import { createChain, type TestChain } from '../helpers/pki.js';
+import { createChain, type TestChain, leafFingerprint as fp } from '../helpers/pki.js';
 import { spawnServer, type SpawnedServer } from '../helpers/spawn-server.js';
 import { ADMIN_PASSWORD, startTestServer } from '../helpers/start-server.js';
-
-const fp = (chain: TestChain) => chain.leaf.cert.fingerprint256.replaceAll(':', '').toLowerCase();
 
 /** A data directory with version 1 (default), 2 (chain a) and 3 (chain b, active). */
 async function prepareDataDir() {

@@ -5,11 +5,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer, peerCertificate, request } from '../helpers/https-client.js';
-import { createChain, type TestChain } from '../helpers/pki.js';
+import { createChain, type TestChain, leafFingerprint as fp } from '../helpers/pki.js';
 import { spawnServer } from '../helpers/spawn-server.js';
 import { ADMIN_PASSWORD, startTestServer } from '../helpers/start-server.js';
-
-const fp = (chain: TestChain) => chain.leaf.cert.fingerprint256.replaceAll(':', '').toLowerCase();
 
 /**
  * A real, small file system (tmpfs) for the data directory, filled with real files until the kernel says

@@ -3,10 +3,8 @@ import tls from 'node:tls';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../helpers/https-client.js';
-import { createChain } from '../helpers/pki.js';
+import { createChain, hexFingerprint as hex } from '../helpers/pki.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
-
-const hex = (fingerprint256: string) => fingerprint256.replaceAll(':', '').toLowerCase();
 
 interface Handshake {
   reused: boolean;
