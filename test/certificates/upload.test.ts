@@ -2,7 +2,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, peerCertificate, request } from '../helpers/https-client.js';
-import { createChain, pemBundle, type TestChain, leafFingerprint as fp } from '../helpers/pki.js';
+import { createChain, pemBundle, leafFingerprint as fp } from '../helpers/pki.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 
 describe('certificate upload, hot swap, history, rollback and reset', () => {

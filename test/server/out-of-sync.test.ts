@@ -2,7 +2,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { bearer, peerCertificate } from '../helpers/https-client.js';
-import { createChain, type TestChain, leafFingerprint as fp } from '../helpers/pki.js';
+import { createChain, leafFingerprint as fp } from '../helpers/pki.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, bearer, peerCertificate, request } from '../helpers/https-client.js';
-import { createChain, type TestChain, leafFingerprint as fp } from '../helpers/pki.js';
+import { createChain, leafFingerprint as fp } from '../helpers/pki.js';
 import { spawnServer, type SpawnedServer } from '../helpers/spawn-server.js';
 
 const PASSWORD = 'Proc-Passw0rd!';

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seal } from '../../src/secrets/seal.js';
 import { basic, bearer, peerCertificate, request } from '../helpers/https-client.js';
-import { createChain, type TestChain, leafFingerprint as fp } from '../helpers/pki.js';
+import { createChain, leafFingerprint as fp } from '../helpers/pki.js';
 import { spawnServer, type SpawnedServer } from '../helpers/spawn-server.js';
 import { ADMIN_PASSWORD, startTestServer } from '../helpers/start-server.js';
 
