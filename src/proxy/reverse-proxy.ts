@@ -8,6 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { sendEnvelope } from './error-envelope.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
 import { isHotcertPath } from './own-paths.js';
+import { recordProxyRequest } from './request-line.js';
 import { openTunnel } from './tunnel.js';
 
 export interface ReverseProxyOptions {
@@ -80,11 +81,7 @@ export function createReverseProxy(options: ReverseProxyOptions): ReverseProxy {
         current?.destroy();
       }
       const status = res.headersSent ? res.statusCode : 499;
-      const durationMs = performance.now() - started;
-      metrics?.request(method, 'proxy', status, durationMs / 1000);
-      const line: Record<string, unknown> = { event: 'http.request', request_id: requestId, method, route: 'proxy', status, duration_ms: Math.round(durationMs * 100) / 100 };
-      if (aborted) line.client_aborted = true;
-      logger.info(line, 'request');
+      recordProxyRequest(logger, metrics, { requestId, method, status, durationMs: performance.now() - started, extra: aborted ? { client_aborted: true } : undefined });
     });
 
     const declared = req.headers['content-length'];

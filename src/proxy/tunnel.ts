@@ -7,6 +7,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { writeEnvelope } from './error-envelope.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.js';
 import { isHotcertPath } from './own-paths.js';
+import { recordProxyRequest } from './request-line.js';
 import type { UpstreamFailure } from './reverse-proxy.js';
 
 export interface TunnelOptions {
@@ -34,13 +35,8 @@ export function openTunnel(req: IncomingMessage, socket: Duplex, clientHead: Buf
   const started = performance.now();
   const requestId = requestIdFor(req.headers['x-request-id'] as string | undefined);
   const method = req.method ?? 'GET';
-  const log = (status: number) => {
-    options.metrics?.request(method, 'proxy', status, (performance.now() - started) / 1000);
-    options.logger.info(
-      { event: 'http.request', request_id: requestId, method, route: 'proxy', status, duration_ms: Math.round((performance.now() - started) * 100) / 100, upgrade: true },
-      'request',
-    );
-  };
+  const log = (status: number) =>
+    recordProxyRequest(options.logger, options.metrics, { requestId, method, status, durationMs: performance.now() - started, extra: { upgrade: true } });
   socket.on('error', () => socket.destroy());
   if (isHotcertPath(req.url ?? '/')) {
     writeEnvelope(socket, 404, 'notFound', `no upgrade to ${req.headers.upgrade ?? 'another protocol'} on hotcert's own paths`, requestId);
