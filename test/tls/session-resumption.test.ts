@@ -102,20 +102,25 @@ describe('TLS sessions end with their certificate', () => {
   });
 });
 
-describe('TLS session-ticket keys are shared by every process on one data directory', () => {
-  let a: TestServer;
-  let b: TestServer;
-
+/** Two server processes on one data directory (b started on a's), for the describe block that calls it. */
+function twoProcessesOnOneDataDir(): { a: TestServer; b: TestServer } {
+  const servers = {} as { a: TestServer; b: TestServer };
   beforeAll(async () => {
-    a = await startTestServer();
-    b = await startTestServer({ dataDir: a.dataDir });
+    servers.a = await startTestServer();
+    servers.b = await startTestServer({ dataDir: servers.a.dataDir });
   });
   afterAll(async () => {
-    await b.close();
-    await a.close();
+    await servers.b?.close();
+    await servers.a?.close();
   });
+  return servers;
+}
+
+describe('TLS session-ticket keys are shared by every process on one data directory', () => {
+  const servers = twoProcessesOnOneDataDir();
 
   it('a session from one process resumes on the other, until a change made on either ends it on both', async () => {
+    const { a, b } = servers;
     const fromA = await handshake(a.port, { maxVersion: 'TLSv1.2' });
     expect((await handshake(b.port, { maxVersion: 'TLSv1.2', session: fromA.session })).reused).toBe(true);
 
@@ -137,19 +142,10 @@ describe('TLS session-ticket keys are shared by every process on one data direct
 });
 
 describe('TLS session-ticket keys also age out without a certificate change', () => {
-  let a: TestServer;
-  let b: TestServer;
-
-  beforeAll(async () => {
-    a = await startTestServer();
-    b = await startTestServer({ dataDir: a.dataDir });
-  });
-  afterAll(async () => {
-    await b.close();
-    await a.close();
-  });
+  const servers = twoProcessesOnOneDataDir();
 
   it('a day later the hourly check replaces them once, and every process takes the new ones', async () => {
+    const { a, b } = servers;
     const before = await handshake(a.port, { maxVersion: 'TLSv1.2' });
     await a.hotcert.services.certificates.refreshTicketKeys();
     expect((await handshake(a.port, { maxVersion: 'TLSv1.2', session: before.session })).reused).toBe(true);
