@@ -16,6 +16,15 @@ export interface RequestOptions {
   localAddress?: string | undefined;
 }
 
+/** A response body parsed as JSON, or undefined when it is empty or not JSON. */
+export function jsonOrUndefined(text: string): unknown {
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A real HTTPS request to 127.0.0.1 that accepts the server's self-signed certificate. */
 export function request(port: number, method: string, path: string, options: RequestOptions = {}): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
@@ -26,13 +35,7 @@ export function request(port: number, method: string, path: string, options: Req
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text === '' ? undefined : JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: jsonOrUndefined(text) });
         });
         res.on('error', reject);
       },

@@ -6,8 +6,8 @@ import { createLogger } from '../../src/observability/logger.js';
 import { createIdentitySwitch } from '../../src/tls/identity-switch.js';
 import { startServer } from '../../src/tls/https-server.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/start-server.js';
-import { basic, bearer, request } from '../helpers/https-client.js';
-import { createChain } from '../helpers/pki.js';
+import { basic, bearer, jsonOrUndefined, request } from '../helpers/https-client.js';
+import { createChain, hexFingerprint } from '../helpers/pki.js';
 
 interface H2Answer {
   status: number;
@@ -33,21 +33,14 @@ function h2request(session: http2.ClientHttp2Session, method: string, path: stri
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      let json: unknown;
-      try {
-        json = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      resolve({ status: Number(responseHeaders[':status']), headers: responseHeaders, text, json });
+      resolve({ status: Number(responseHeaders[':status']), headers: responseHeaders, text, json: jsonOrUndefined(text) });
     });
     stream.on('error', reject);
     stream.end(body);
   });
 }
 
-const peerFingerprint = (session: http2.ClientHttp2Session) =>
-  (session.socket as tls.TLSSocket).getPeerCertificate().fingerprint256.replaceAll(':', '').toLowerCase();
+const peerFingerprint = (session: http2.ClientHttp2Session) => hexFingerprint((session.socket as tls.TLSSocket).getPeerCertificate().fingerprint256);
 
 function alpn(port: number, protocols: string[]): Promise<string | false> {
   return new Promise((resolve, reject) => {
