@@ -1,24 +1,17 @@
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import https from 'node:https';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bearer } from '../helpers/https-client.js';
 import { createChain, createRoot, issue, pemBundle } from '../helpers/pki.js';
-import { startTestServer, type TestServer } from '../helpers/start-server.js';
+import { useAdminServer } from '../helpers/start-server.js';
 
 describe('webhook trust store', () => {
-  let server: TestServer;
-  let token: string;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-    token = await server.adminToken();
-  });
-  afterAll(() => server.close());
+  const ctx = useAdminServer();
 
   const post = (body: string, headers: Record<string, string> = {}) =>
-    server.request('POST', '/v1/certificates/webhooks/ca', { headers: { ...bearer(token), 'Content-Type': 'text/plain', ...headers }, body });
-  const get = () => server.request('GET', '/v1/certificates/webhooks/ca', { headers: bearer(token) });
+    ctx.server.request('POST', '/v1/certificates/webhooks/ca', { headers: { ...bearer(ctx.token), 'Content-Type': 'text/plain', ...headers }, body });
+  const get = () => ctx.server.request('GET', '/v1/certificates/webhooks/ca', { headers: bearer(ctx.token) });
 
   it('answers 404 with an empty body when no bundle is stored', async () => {
     const res = await get();
@@ -35,7 +28,7 @@ describe('webhook trust store', () => {
     expect(stored.status).toBe(200);
     expect(stored.headers['content-type']).toMatch(/^text\/plain/);
     expect(stored.text.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
-    const audit = await server.request('GET', '/v1/audit?limit=5', { headers: bearer(token) });
+    const audit = await ctx.server.request('GET', '/v1/audit?limit=5', { headers: bearer(ctx.token) });
     const entry = audit.json.audit.find((row: any) => row.action === 'webhook_ca.set');
     expect(entry.details.warnings).toContain('webhook-ca-not-ca');
   });
@@ -68,7 +61,7 @@ describe('webhook trust store', () => {
     const call = () =>
       new Promise<string>((resolve, reject) => {
         https
-          .get({ host: '127.0.0.1', port, path: '/', agent: server.hotcert.services.trustStore.agent() }, (res) => {
+          .get({ host: '127.0.0.1', port, path: '/', agent: ctx.server.hotcert.services.trustStore.agent() }, (res) => {
             let body = '';
             res.on('data', (chunk) => (body += chunk));
             res.on('end', () => resolve(body));
@@ -79,7 +72,7 @@ describe('webhook trust store', () => {
       await expect(call()).rejects.toThrow();
       expect((await post(root.certPem)).status).toBe(201);
       await expect(call()).resolves.toBe('hook ok');
-      expect((await server.request('DELETE', '/v1/certificates/webhooks/ca', { headers: bearer(token) })).status).toBe(200);
+      expect((await ctx.server.request('DELETE', '/v1/certificates/webhooks/ca', { headers: bearer(ctx.token) })).status).toBe(200);
       await expect(call()).rejects.toThrow();
       expect((await get()).status).toBe(404);
     } finally {
@@ -88,13 +81,13 @@ describe('webhook trust store', () => {
   });
 
   it('is admin only', async () => {
-    const created = await server.request('POST', '/v1/users', {
-      headers: { ...bearer(token), 'Content-Type': 'application/json' },
+    const created = await ctx.server.request('POST', '/v1/users', {
+      headers: { ...bearer(ctx.token), 'Content-Type': 'application/json' },
       body: JSON.stringify({ username: 'hooks', password: 'Hooks-Passw0rd!' }),
     });
     expect(created.status).toBe(201);
-    const login = await server.request('POST', '/v1/users/login', { headers: { Authorization: `Basic ${Buffer.from('hooks:Hooks-Passw0rd!').toString('base64')}` } });
+    const login = await ctx.server.request('POST', '/v1/users/login', { headers: { Authorization: `Basic ${Buffer.from('hooks:Hooks-Passw0rd!').toString('base64')}` } });
     const userToken = login.json.users[0].token;
-    expect((await server.request('GET', '/v1/certificates/webhooks/ca', { headers: bearer(userToken) })).status).toBe(403);
+    expect((await ctx.server.request('GET', '/v1/certificates/webhooks/ca', { headers: bearer(userToken) })).status).toBe(403);
   });
 });

@@ -241,9 +241,9 @@ describe('fuzzing mutated bundles', () => {
     await fc.assert(
       fc.asyncProperty(sample, async (drawn) => {
         const { base, input } = materialise(seeds, drawn);
-        const started = performance.now();
+        // The pool aborts at POOL_TIMEOUT_MS and throws ValidationTimeoutError, which fails the property:
+        // an answer at all is the proof, no wall-clock measurement needed (it would only add busy-machine noise).
         const outcome = await pool.validate({ pem: input, now: Date.now() });
-        expect(performance.now() - started).toBeLessThan(POOL_TIMEOUT_MS);
         expectWellFormed(outcome.warnings);
         if (!outcome.ok) {
           expectWellFormed(outcome.errors);

@@ -1,23 +1,16 @@
 import type { ClientRequest } from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bearer, peerCertificate } from '../helpers/https-client.js';
 import { createChain } from '../helpers/pki.js';
-import { startTestServer, type TestServer } from '../helpers/start-server.js';
+import { useAdminServer } from '../helpers/start-server.js';
 
 describe('hostile clients', () => {
-  let server: TestServer;
-  let token: string;
-
-  beforeAll(async () => {
-    server = await startTestServer({ start: { headersTimeoutMs: 1000, requestTimeoutMs: 2000 } });
-    token = await server.adminToken();
-  });
-  afterAll(() => server.close());
+  const ctx = useAdminServer({ start: { headersTimeoutMs: 1000, requestTimeoutMs: 2000 } });
 
   it('cuts off a client that sends its headers one byte at a time', async () => {
-    const socket = tls.connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false });
+    const socket = tls.connect({ host: '127.0.0.1', port: ctx.server.port, rejectUnauthorized: false });
     await new Promise((resolve) => socket.once('secureConnect', resolve));
     socket.on('error', () => undefined);
     const closed = new Promise((resolve) => socket.once('close', resolve));
@@ -37,21 +30,21 @@ describe('hostile clients', () => {
   });
 
   it('cuts off a client that trickles its body', async () => {
-    const socket = tls.connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false });
+    const socket = tls.connect({ host: '127.0.0.1', port: ctx.server.port, rejectUnauthorized: false });
     await new Promise((resolve) => socket.once('secureConnect', resolve));
     socket.on('error', () => undefined);
     const closed = new Promise((resolve) => socket.once('close', resolve));
     let answer = '';
     let sent = 0;
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-    socket.write(`POST /v1/certificates/external HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: text/plain\r\nContent-Length: 5000\r\n\r\n`);
+    socket.write(`POST /v1/certificates/external HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ctx.token}\r\nContent-Type: text/plain\r\nContent-Length: 5000\r\n\r\n`);
     const timer = setInterval(() => !socket.destroyed && socket.write('A') && sent++, 200);
     await closed;
     clearInterval(timer);
     // The request timeout answered 408 and closed, long before the 5,000-byte body could have arrived.
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     expect(sent).toBeLessThan(5000);
-    expect((await server.request('GET', '/healthz')).status).toBe(200);
+    expect((await ctx.server.request('GET', '/healthz')).status).toBe(200);
   });
 
   it('refuses more than 4 concurrent uploads from one client with 429', async () => {
@@ -62,8 +55,8 @@ describe('hostile clients', () => {
       statuses.push(
         new Promise((resolve, reject) => {
           const req = https.request(
-            { host: '127.0.0.1', port: server.port, method: 'POST', path: '/v1/certificates/external', rejectUnauthorized: false, agent: false,
-              headers: { ...bearer(token), 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(chain.bundle)) } },
+            { host: '127.0.0.1', port: ctx.server.port, method: 'POST', path: '/v1/certificates/external', rejectUnauthorized: false, agent: false,
+              headers: { ...bearer(ctx.token), 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(chain.bundle)) } },
             (res) => {
               res.resume();
               resolve(res.statusCode ?? 0);
@@ -85,13 +78,13 @@ describe('hostile clients', () => {
   });
 
   it('enforces MAX_UPLOAD_BYTES while streaming a chunked body, before it has all arrived', async () => {
-    const before = await peerCertificate(server.port);
+    const before = await peerCertificate(ctx.server.port);
     const result = await new Promise<{ status: number; sentBytes: number }>((resolve, reject) => {
       let sent = 0;
       let done = false;
       const req = https.request(
-        { host: '127.0.0.1', port: server.port, method: 'POST', path: '/v1/certificates/external', rejectUnauthorized: false, agent: false,
-          headers: { ...bearer(token), 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' } },
+        { host: '127.0.0.1', port: ctx.server.port, method: 'POST', path: '/v1/certificates/external', rejectUnauthorized: false, agent: false,
+          headers: { ...bearer(ctx.token), 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' } },
         (res) => {
           done = true;
           res.resume();
@@ -110,19 +103,19 @@ describe('hostile clients', () => {
     });
     expect(result.status).toBe(413);
     expect(result.sentBytes).toBeLessThan(8 * 1024 * 1024);
-    expect((await peerCertificate(server.port)).fingerprint).toBe(before.fingerprint);
+    expect((await peerCertificate(ctx.server.port)).fingerprint).toBe(before.fingerprint);
   });
 
   it('survives garbage that is not TLS, and a TLS client that says nothing', async () => {
     const net = await import('node:net');
-    const raw = net.connect(server.port, '127.0.0.1');
+    const raw = net.connect(ctx.server.port, '127.0.0.1');
     raw.on('error', () => undefined);
     raw.write('GET / HTTP/1.1\r\n\r\n' + '\x00'.repeat(1000));
     await new Promise((resolve) => raw.once('close', resolve));
-    const quiet = tls.connect({ host: '127.0.0.1', port: server.port, rejectUnauthorized: false });
+    const quiet = tls.connect({ host: '127.0.0.1', port: ctx.server.port, rejectUnauthorized: false });
     quiet.on('error', () => undefined);
     await new Promise((resolve) => quiet.once('secureConnect', resolve));
-    expect((await server.request('GET', '/healthz')).status).toBe(200);
+    expect((await ctx.server.request('GET', '/healthz')).status).toBe(200);
     quiet.destroy();
   });
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startHotcert, type Hotcert, type StartOptions } from '../../src/hotcert.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -89,4 +90,18 @@ export async function startTestServer(
     },
   };
   return server;
+}
+
+/**
+ * One server for the enclosing describe block: started and logged in as admin in beforeAll, closed in afterAll.
+ * Read `server` and `token` inside hooks and tests (they are set once beforeAll has run).
+ */
+export function useAdminServer(options: Parameters<typeof startTestServer>[0] = {}): { server: TestServer; token: string } {
+  const context = {} as { server: TestServer; token: string };
+  beforeAll(async () => {
+    context.server = await startTestServer(options);
+    context.token = await context.server.adminToken();
+  });
+  afterAll(() => context.server?.close());
+  return context;
 }

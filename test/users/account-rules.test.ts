@@ -1,24 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { basic, bearer } from '../helpers/https-client.js';
-import { startTestServer, type TestServer } from '../helpers/start-server.js';
+import { useAdminServer } from '../helpers/start-server.js';
 
 const json = { 'Content-Type': 'application/json' };
 
 describe('account rules beyond WhatsApp: own password changes prove the old one; no look-alike names', () => {
-  let server: TestServer;
-  let admin: string;
-
-  beforeAll(async () => {
-    server = await startTestServer();
-    admin = await server.adminToken();
-  });
-  afterAll(() => server.close());
+  const ctx = useAdminServer();
 
   const createUser = (username: string, password = 'Frank-Passw0rd!') =>
-    server.request('POST', '/v1/users', { headers: { ...bearer(admin), ...json }, body: JSON.stringify({ username, password }) });
-  const login = (user: string, password: string) => server.request('POST', '/v1/users/login', { headers: { Authorization: basic(user, password) } });
+    ctx.server.request('POST', '/v1/users', { headers: { ...bearer(ctx.token), ...json }, body: JSON.stringify({ username, password }) });
+  const login = (user: string, password: string) => ctx.server.request('POST', '/v1/users/login', { headers: { Authorization: basic(user, password) } });
   const put = (token: string, name: string, body: unknown) =>
-    server.request('PUT', `/v1/users/${name}`, { headers: { ...bearer(token), ...json }, body: JSON.stringify(body) });
+    ctx.server.request('PUT', `/v1/users/${name}`, { headers: { ...bearer(token), ...json }, body: JSON.stringify(body) });
 
   it('a user changing their own password must give current_password; an admin changing another user does not', async () => {
     expect((await createUser('frank')).status).toBe(201);
@@ -39,11 +32,11 @@ describe('account rules beyond WhatsApp: own password changes prove the old one;
     expect((await login('frank', 'Frank-Passw0rd!2')).status).toBe(200);
 
     // The admin resets frank's password without knowing it.
-    const byAdmin = await put(admin, 'frank', { password: 'Frank-Passw0rd!3' });
+    const byAdmin = await put(ctx.token, 'frank', { password: 'Frank-Passw0rd!3' });
     expect(byAdmin.status).toBe(200);
     expect((await login('frank', 'Frank-Passw0rd!3')).status).toBe(200);
     // The admin changing their own password is "their own": current_password required too.
-    expect((await put(admin, 'admin', { password: 'Adm1n-Passw0rd!new' })).status).toBe(400);
+    expect((await put(ctx.token, 'admin', { password: 'Adm1n-Passw0rd!new' })).status).toBe(400);
   });
 
   it('wrong current_password attempts are throttled like logins', async () => {
@@ -64,6 +57,6 @@ describe('account rules beyond WhatsApp: own password changes prove the old one;
     }
     // Names that are no look-alike still work, and nothing was created by the refusals.
     expect((await createUser('heidi2')).status).toBe(201);
-    expect((await server.request('GET', '/v1/users/HEIDI', { headers: bearer(admin) })).status).toBe(404);
+    expect((await ctx.server.request('GET', '/v1/users/HEIDI', { headers: bearer(ctx.token) })).status).toBe(404);
   });
 });
