@@ -19,14 +19,14 @@ function codeOf(error: unknown): string | undefined {
 
 /**
  * Classifies an error from a write (SQLite's codes, or errno codes) as a storage problem. SQLite reports
- * a database file that was deleted or moved away under it as SQLITE_READONLY_DBMOVED: a vanished data
- * directory, told apart from a read-only one by looking.
+ * a database file that was deleted or moved away under it as SQLITE_READONLY_DBMOVED (one of the
+ * SQLITE_READONLY codes): a vanished data directory, told apart from a read-only one by looking.
  */
 export function storageProblemOf(error: unknown, dataDir: string): Exclude<StorageState, 'ok'> | undefined {
   const code = codeOf(error);
   if (!code) return undefined;
   if (FULL.has(code)) return 'full';
-  if (code === 'SQLITE_READONLY_DBMOVED' || code === 'ENOENT' || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || READ_ONLY.has(code)) {
+  if (code === 'ENOENT' || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || READ_ONLY.has(code)) {
     return exists(path.join(dataDir, 'hotcert.db')) ? (code === 'ENOENT' ? undefined : 'read_only') : 'missing';
   }
   if (code.startsWith('SQLITE_IOERR')) {

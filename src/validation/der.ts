@@ -41,6 +41,18 @@ export function childElements(parent: Buffer, limit: number): Element[] {
   return result;
 }
 
+/**
+ * The TBSCertificate fields of a DER certificate from serialNumber on (an explicit [0] version is
+ * skipped), so index 2 is the issuer, 4 the subject, 5 the subjectPublicKeyInfo; [] when it cannot be walked.
+ */
+export function tbsFields(certificateDer: Buffer): Element[] {
+  const certificate = readElement(certificateDer, 0);
+  const tbs = certificate && readElement(certificate.content, 0);
+  if (!tbs) return [];
+  const fields = childElements(tbs.content, 7);
+  return fields[0]?.tag === 0xa0 ? fields.slice(1) : fields;
+}
+
 /** A strictly DER-encoded element: content is `der[start, end)`. */
 export interface StrictElement {
   tag: number;

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { childElements, decodeOid, readElement } from './der.js';
+import { childElements, decodeOid, readElement, tbsFields } from './der.js';
 import { finding, type Finding } from './findings.js';
 import { ENCRYPTED_KEY_LABEL, KEY_LABELS, type PemBlock } from './pem-splitter.js';
 
@@ -140,10 +140,7 @@ const LOADABLE_CURVES = new Set(['1.2.840.10045.3.1.7', '1.3.132.0.34', '1.3.132
 
 /** The subjectPublicKeyInfo algorithm OID of a DER certificate, and its parameters when they are an OID (a named curve). */
 function publicKeyAlgorithm(certificateDer: Buffer): { oid?: string | undefined; parameter?: string | undefined } {
-  const certificate = readElement(certificateDer, 0);
-  const tbs = certificate && readElement(certificate.content, 0);
-  const fields = tbs ? childElements(tbs.content, 7) : [];
-  const spki = fields[(fields[0]?.tag === 0xa0 ? 1 : 0) + 5];
+  const spki = tbsFields(certificateDer)[5];
   const algorithm = spki && readElement(spki.content, 0);
   const [oid, parameter] = algorithm ? childElements(algorithm.content, 2) : [];
   const text = (element: typeof oid) => (element?.tag === 0x06 ? decodeOid(element.content, { tag: 0x06, start: 0, end: element.content.length }) : undefined);

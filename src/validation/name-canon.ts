@@ -1,4 +1,4 @@
-import { childElements, readElement, type Element } from './der.js';
+import { childElements, tbsFields, type Element } from './der.js';
 
 /**
  * Issuer and subject names in the canonical form RFC 5280 (7.1) and OpenSSL (x509_name_canon) compare:
@@ -23,13 +23,9 @@ const STRING_DECODERS: Record<number, (content: Buffer) => string> = {
 
 /** The canonical issuer and subject of a DER certificate; undefined when its TBSCertificate cannot be walked. */
 export function canonicalNames(raw: Buffer): CanonicalNames | undefined {
-  const certificate = readElement(raw, 0);
-  const tbs = certificate && readElement(certificate.content, 0);
-  if (!tbs) return undefined;
-  const fields = childElements(tbs.content, 6);
-  const at = fields[0]?.tag === 0xa0 ? 1 : 0;
-  const issuer = fields[at + 2];
-  const subject = fields[at + 4];
+  const fields = tbsFields(raw);
+  const issuer = fields[2];
+  const subject = fields[4];
   if (issuer?.tag !== 0x30 || subject?.tag !== 0x30) return undefined;
   return { issuer: canonicalName(issuer), subject: canonicalName(subject) };
 }

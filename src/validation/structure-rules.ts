@@ -10,7 +10,7 @@ import {
   id_ce_subjectKeyIdentifier,
 } from '@peculiar/asn1-x509';
 import { certificateShell } from './certificate-details.js';
-import { childElements, readElement, type Element } from './der.js';
+import { childElements, tbsFields, type Element } from './der.js';
 import { finding, type Finding } from './findings.js';
 import type { ParsedCertificate } from './parse-certificates.js';
 
@@ -83,11 +83,7 @@ const GENERALIZED_TIME = 0x18;
 
 /** RFC 5280 4.1.2.5, as OpenSSL enforces it: YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ, and a real calendar date. */
 function validityEncodingProblems(raw: Buffer): string[] {
-  const certificate = readElement(raw, 0);
-  const tbs = certificate && readElement(certificate.content, 0);
-  if (!tbs) return [];
-  const fields = childElements(tbs.content, 5);
-  const validity = fields[0]?.tag === 0xa0 ? fields[4] : fields[3];
+  const validity = tbsFields(raw)[3];
   if (!validity) return [];
   const [notBefore, notAfter] = childElements(validity.content, 2);
   return [['notBefore', notBefore] as const, ['notAfter', notAfter] as const]

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, peerCertificate } from '../helpers/https-client.js';
-import { createRoot, issue, pemBundle } from '../helpers/pki.js';
+import { createRoot, hexFingerprint, issue, pemBundle, type IssuedCert } from '../helpers/pki.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 
 /** Certificates real CAs issue (issue 9, items 1 and 7), through the real HTTPS API and a real handshake. */
@@ -14,7 +14,7 @@ describe('uploads of certificates as real CAs issue them', () => {
   });
   afterAll(() => server.close());
 
-  const fingerprint = (pem: { cert: { fingerprint256: string } }) => pem.cert.fingerprint256.replaceAll(':', '').toLowerCase();
+  const fingerprint = (issued: IssuedCert) => hexFingerprint(issued.cert.fingerprint256);
   const active = async () => (await server.request('GET', '/v1/certificates/external', { headers: bearer(token) })).json.certificates[0];
 
   it('accepts and serves a leaf with an empty subject whose identity is in a critical subjectAltName', async () => {

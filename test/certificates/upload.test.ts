@@ -2,7 +2,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, peerCertificate, request } from '../helpers/https-client.js';
-import { createChain, pemBundle, leafFingerprint as fp } from '../helpers/pki.js';
+import { createChain, hexFingerprint, pemBundle, leafFingerprint as fp, type IssuedCert } from '../helpers/pki.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 
 describe('certificate upload, hot swap, history, rollback and reset', () => {
@@ -38,7 +38,7 @@ describe('certificate upload, hot swap, history, rollback and reset', () => {
     expect(after.status).toBe(200);
     const sockets = Object.values(agent.freeSockets).flat();
     expect(sockets).toHaveLength(1);
-    expect((sockets[0] as tls.TLSSocket).getPeerCertificate().fingerprint256.replaceAll(':', '').toLowerCase()).not.toBe(fp(chain));
+    expect(hexFingerprint((sockets[0] as tls.TLSSocket).getPeerCertificate().fingerprint256)).not.toBe(fp(chain));
     agent.destroy();
 
     const version = await active();
@@ -283,7 +283,7 @@ describe('root handling', () => {
   });
   afterAll(() => server.close());
 
-  const hex = (cert: { cert: { fingerprint256: string } }) => cert.cert.fingerprint256.replaceAll(':', '').toLowerCase();
+  const hex = (issued: IssuedCert) => hexFingerprint(issued.cert.fingerprint256);
   const activeVersion = async () => (await server.request('GET', '/v1/certificates/external', { headers: bearer(token) })).json.certificates[0];
 
   it('serves a chain uploaded without its root: leaf and intermediates, no warning about a root', async () => {
