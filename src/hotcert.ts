@@ -12,7 +12,7 @@ import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { createPendingKeysRepo } from './db/pending-keys-repo.js';
 import { openDatabase, type Db } from './db/open-database.js';
-import { createSettingsRepo } from './db/settings-repo.js';
+import { createSettingsRepo, type SettingsRepo } from './db/settings-repo.js';
 import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
@@ -98,10 +98,12 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Par
   const dataDir = options.readOnly ? existingDataDir(config.dataDir) : prepareDataDir(config.dataDir);
   let masterKey: Buffer;
   let db: Db | undefined;
+  let settings: SettingsRepo;
   try {
     db = openDatabase(path.join(dataDir, 'hotcert.db'), { readOnly: options.readOnly });
+    settings = createSettingsRepo(db, clock);
     // Before anything else is written: a key that does not match the database's check value is refused.
-    masterKey = establishMasterKey(createSettingsRepo(db, clock), dataDir, config.masterKey, clock(), options.readOnly);
+    masterKey = establishMasterKey(settings, dataDir, config.masterKey, clock(), options.readOnly);
   } catch (error) {
     db?.$client.close();
     if (error instanceof MasterKeyError) throw new DataDirError(error.message);
@@ -130,7 +132,6 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Par
         return pool.validate(task);
       }
     : (task: ValidateTask) => validateInThread(task);
-  const settings = createSettingsRepo(db, clock);
   const users = createUserService({
     users: createUsersRepo(db),
     tokens: createTokensRepo(db),

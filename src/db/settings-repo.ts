@@ -18,9 +18,6 @@ export function createSettingsRepo(db: Db, clock: () => number = Date.now) {
       const row = read.get({ name });
       return row ? { value: Buffer.from(row.value), updatedAt: row.updatedAt } : undefined;
     },
-    insertIfAbsent(name: string, value: Buffer): void {
-      db.insert(settings).values({ name, value, updatedAt: clock() }).onConflictDoNothing().run();
-    },
     set(name: string, value: Buffer): void {
       const updatedAt = clock();
       db.insert(settings).values({ name, value, updatedAt }).onConflictDoUpdate({ target: settings.name, set: { value, updatedAt } }).run();

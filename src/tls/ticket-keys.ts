@@ -51,7 +51,7 @@ export function createTicketKeyStore(settings: SettingsRepo, masterKey: Buffer) 
       if (stored) return stored;
       const { keys, sealed } = this.fresh();
       // Processes booting together: the first insert wins and everyone reads it back.
-      if (settings.get(TICKET_KEYS_SETTING) === undefined) settings.insertIfAbsent(TICKET_KEYS_SETTING, sealed);
+      if (settings.get(TICKET_KEYS_SETTING) === undefined) settings.putIfAbsent(TICKET_KEYS_SETTING, sealed);
       else settings.set(TICKET_KEYS_SETTING, sealed);
       return this.read() ?? keys;
     },
