@@ -55,8 +55,9 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
     const expiresAt = now + TOKEN_TTL_MS;
     // Logins are where tokens are made, so they are where expired ones go; a slow timer covers quiet servers.
     tokens.purgeExpired(now);
-    tokens.insert({ tokenHash: hashToken(token), userId: user.id, now, expiresAt });
-    return { token, expiresAt, tokenHash: hashToken(token) };
+    const tokenHash = hashToken(token);
+    tokens.insert({ tokenHash, userId: user.id, now, expiresAt });
+    return { token, expiresAt, tokenHash };
   }
 
   /** A stolen token alone must not be enough to take over the account: one's own change proves the old password. */
