@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { describeFsError } from './describe-fs-error.js';
 import { TLS_PROFILES, type TlsProfile } from './tls/tls-profile.js';
 import { initialAdminPassword, InitialAdminPasswordError } from './users/initial-admin-password.js';
 
@@ -131,7 +132,7 @@ function readMasterKeyFile(file: string): Buffer {
   try {
     text = readFileSync(file, 'utf8').trim();
   } catch (error) {
-    throw new ConfigError(`MASTER_KEY_FILE ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new ConfigError(`MASTER_KEY_FILE ${file} cannot be read: ${describeFsError(error)}`);
   }
   const key = Buffer.from(text, 'base64');
   if (key.length !== 32 || key.toString('base64') !== text) {

@@ -6,8 +6,6 @@ import { json } from './respond.js';
 interface Pattern {
   method: string;
   regex: RegExp;
-  /** No parameters or wildcards: a path named by itself (e.g. /v1/users/login, not /v1/users/:name). */
-  literal: boolean;
 }
 
 /** `/v1/users/:name` → a RegExp for request paths; a trailing slash is optional, as Hono treats it. */
@@ -30,12 +28,30 @@ export function methodNotAllowed(app: Hono) {
   const table = () =>
     (patterns ??= app.routes
       .filter((route) => route.method !== 'ALL')
-      .map((route) => ({ method: route.method, regex: compile(route.path), literal: !/[:*]/.test(route.path) })));
+      .map((route) => ({ method: route.method, regex: compile(route.path) })));
 
-  function allowed(path: string, literalOnly: boolean): string[] {
-    const methods = new Set(table().filter((p) => (!literalOnly || p.literal) && p.regex.test(path)).map((p) => p.method));
+  // The middleware runs on every request: literal paths are looked up by key, not matched one by one.
+  let literals: Map<string, string[]> | undefined;
+  const literalTable = () => {
+    if (literals) return literals;
+    const methods = new Map<string, Set<string>>();
+    for (const route of app.routes) {
+      // No parameters or wildcards: a path named by itself (e.g. /v1/users/login, not /v1/users/:name).
+      if (route.method === 'ALL' || /[:*]/.test(route.path)) continue;
+      const key = route.path.replace(/\/+$/, '');
+      methods.set(key, (methods.get(key) ?? new Set()).add(route.method));
+    }
+    return (literals = new Map([...methods].map(([key, set]) => [key, withHead(set)])));
+  };
+
+  function withHead(methods: Set<string>): string[] {
     if (methods.has('GET')) methods.add('HEAD');
     return [...methods].sort();
+  }
+
+  function allowed(path: string, literalOnly: boolean): string[] {
+    if (literalOnly) return literalTable().get(path.endsWith('/') ? path.slice(0, -1) : path) ?? [];
+    return withHead(new Set(table().filter((p) => p.regex.test(path)).map((p) => p.method)));
   }
 
   function answer(c: Context, allow: string[]): Response {
