@@ -8,6 +8,7 @@ import { createCsrService } from './certificates/csr-service.js';
 import { createWebhookCaService } from './certificates/webhook-ca-service.js';
 import type { Config } from './config.js';
 import { describeFsError } from './describe-fs-error.js';
+import { createEventBus, type EventBus } from './events/events.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { createPendingKeysRepo } from './db/pending-keys-repo.js';
@@ -46,6 +47,8 @@ export interface Services {
   identities: ReturnType<typeof createIdentitySwitch>;
   trustStore: ReturnType<typeof createTrustStore>;
   storage: ReturnType<typeof createStorageHealth>;
+  /** Activations, rejections, fallbacks, expiry, ACME outcomes: event webhooks subscribe here. */
+  events: EventBus;
   masterKey: Buffer;
   close(): Promise<void>;
 }
@@ -126,6 +129,9 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Par
   const repo = createCertificatesRepo(db, clock);
   const identities = createIdentitySwitch(undefined, config.tlsProfile);
   const trustStore = createTrustStore();
+  const events = createEventBus((error, event) =>
+    options.logger.error({ event: 'events.listener_failed', type: event.type, error_name: (error as Error).name }, 'an event listener failed'),
+  );
   const validate = pool
     ? (task: ValidateTask) => {
         metrics.queueDepth(pool.queueSize());
@@ -143,7 +149,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Par
   });
   const ticketKeys = createTicketKeyStore(settings, masterKey);
   const csr = createCsrService({ repo: createPendingKeysRepo(db, clock), masterKey, clock, logger: options.logger });
-  const certificates = createCertificateService({ repo, audit, identities, ticketKeys, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics, pendingKeys: csr });
+  const certificates = createCertificateService({ repo, audit, identities, ticketKeys, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics, events, pendingKeys: csr });
   const webhookCa = createWebhookCaService({ repo: createWebhookCaRepo(db, clock), audit, trustStore, clock, logger: options.logger });
   return {
     db,
@@ -156,6 +162,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Par
     identities,
     trustStore,
     storage,
+    events,
     masterKey,
     async close() {
       await pool?.close();

@@ -3,6 +3,7 @@ import type { AuditRepo } from '../db/audit-repo.js';
 import { DatabaseBusyError, type ActivationCommit } from '../db/write-thread.js';
 import { PreconditionFailedError, type CertificateRow, type CertificateSource, type CertificatesRepo, type NewVersion } from '../db/certificates-repo.js';
 import { DomainError } from '../domain-errors.js';
+import type { EventBus } from '../events/events.js';
 import type { Metrics } from '../observability/metrics.js';
 import { seal, unseal } from '../secrets/seal.js';
 import { identityProblem, type TlsIdentity } from '../tls/tls-identity.js';
@@ -59,6 +60,8 @@ export interface CertificateServiceDeps {
   clock: () => number;
   logger: Logger;
   metrics?: Metrics | undefined;
+  /** Told about activations, rejections, fallbacks and expiry (event webhooks listen). */
+  events?: EventBus | undefined;
   hostname?: string | undefined;
   /** Keys hotcert generated for CSRs (csr-service.ts): an upload without a key is matched to one by public key. */
   pendingKeys?: {
@@ -170,6 +173,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
     metrics?.rejected(rules);
     audit.record({ actor: context.actor, clientAddress: context.address, action, details: { rules } });
     logger.warn({ event: 'certificate.rejected', rules, actor: context.actor }, 'certificate rejected');
+    deps.events?.emit({ type: 'certificate.rejected', rules, actor: context.actor, action });
     throw new DomainError('invalid-bundle', outcome.errors.map((finding) => finding.message));
   }
 
@@ -240,6 +244,8 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       metrics?.swapped(source);
       publishMetrics({ version: row.version, fingerprint, notAfter: Date.parse(bundle.certificate.not_after), fallbackReason });
       logger.info({ event: 'certificate.activated', version: row.version, source, fingerprint_sha256: fingerprint, actor: context.actor }, 'certificate activated');
+      deps.events?.emit({ type: 'certificate.activated', version: row.version, fingerprint_sha256: fingerprint, source, actor: context.actor, not_after: bundle.certificate.not_after });
+      if (fallbackReason) deps.events?.emit({ type: 'certificate.fallback', version: row.version, fingerprint_sha256: fingerprint, reason: fallbackReason });
       return { row, swapMs };
     } catch (error) {
       if (swapped && previous) identities.swap(previous, previousKeys);
@@ -318,6 +324,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
           appliedGeneration = repo.generation();
           publishMetrics();
           logger.warn({ event: 'certificate.fallback', version: row.version, fingerprint_sha256: row.fingerprint, reason }, 'fallback at boot');
+          deps.events?.emit({ type: 'certificate.fallback', version: row.version, fingerprint_sha256: row.fingerprint, reason });
           return { fallbackReason: reason };
         }
         const { bundle, warnings } = await createDefaultBundle(true);
@@ -483,8 +490,14 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       if (threshold === undefined || threshold === lastExpiryWarning) return;
       lastExpiryWarning = threshold;
       const fields = { event: threshold === 0 ? 'certificate.expired' : 'certificate.expiring', version: row.version, fingerprint_sha256: row.fingerprint, days_left: Math.floor(daysLeft) };
-      if (threshold === 0) logger.error(fields, 'the served certificate has EXPIRED; upload a new one');
-      else logger.warn(fields, `the served certificate expires within ${threshold} days`);
+      const notAfter = new Date(notAfterOf(row)).toISOString();
+      if (threshold === 0) {
+        logger.error(fields, 'the served certificate has EXPIRED; upload a new one');
+        deps.events?.emit({ type: 'certificate.expired', version: row.version, fingerprint_sha256: row.fingerprint, not_after: notAfter });
+      } else {
+        logger.warn(fields, `the served certificate expires within ${threshold} days`);
+        deps.events?.emit({ type: 'certificate.expiring', version: row.version, fingerprint_sha256: row.fingerprint, days_left: fields.days_left, threshold_days: threshold, not_after: notAfter });
+      }
     },
   };
 }
