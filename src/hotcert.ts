@@ -30,7 +30,7 @@ import { startSetupWarning } from './users/setup-warning.js';
 import { resetThrottles, throttleResetMarker } from './users/throttle-reset.js';
 import { createUserService } from './users/user-service.js';
 import { createValidationPool } from './workers/validation-pool.js';
-import validateInThread, { type ValidateTask } from './workers/validate-worker.js';
+import { validateInline, type ValidateTask } from './validation/validate-task.js';
 
 export class DataDirError extends Error {
   override name = 'DataDirError';
@@ -137,7 +137,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Par
         metrics.queueDepth(pool.queueSize());
         return pool.validate(task);
       }
-    : (task: ValidateTask) => validateInThread(task);
+    : (task: ValidateTask) => validateInline(task);
   const users = createUserService({
     users: createUsersRepo(db),
     tokens: createTokensRepo(db),
@@ -149,7 +149,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Par
   });
   const ticketKeys = createTicketKeyStore(settings, masterKey);
   const csr = createCsrService({ repo: createPendingKeysRepo(db, clock), masterKey, clock, logger: options.logger });
-  const certificates = createCertificateService({ repo, audit, identities, ticketKeys, validate, validateAtBoot: validateInThread, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics, events, pendingKeys: csr });
+  const certificates = createCertificateService({ repo, audit, identities, ticketKeys, validate, validateAtBoot: validateInline, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics, events, pendingKeys: csr });
   const webhookCa = createWebhookCaService({ repo: createWebhookCaRepo(db, clock), audit, trustStore, clock, logger: options.logger });
   return {
     db,

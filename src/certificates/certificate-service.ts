@@ -12,7 +12,7 @@ import type { TicketKeyStore } from '../tls/ticket-keys.js';
 import type { Finding } from '../validation/findings.js';
 import type { NormalizedBundle } from '../validation/validate-bundle.js';
 import { PoolSaturatedError, ValidationTimeoutError } from '../workers/validation-pool.js';
-import type { ValidateOutcome, ValidateTask } from '../workers/validate-worker.js';
+import type { ValidateOutcome, ValidateTask } from '../validation/validate-task.js';
 import { toDryRunReport } from './dry-run-report.js';
 import { createMutex } from './mutex.js';
 import { createSelfSigned } from './self-signed.js';

@@ -1,4 +1,4 @@
-import type { ValidateOutcome } from '../workers/validate-worker.js';
+import type { ValidateOutcome } from '../validation/validate-task.js';
 import type { DryRunReport } from './certificate-service.js';
 
 /** The dry-run answer's report, shared by `POST …?dry_run=true` and `hotcert check|import --json`. */

@@ -11,7 +11,7 @@ import { packageVersion } from '../package-version.js';
 import { serveMain } from '../main.js';
 import { createLogger } from '../observability/logger.js';
 import { certificateName } from '../validation/describe-certificate.js';
-import validateInThread from '../workers/validate-worker.js';
+import { validateInline } from '../validation/validate-task.js';
 import { formatReport, formatStatus } from './format.js';
 
 /** The exit codes, documented in `hotcert --help` and the README. */
@@ -150,7 +150,7 @@ ${examples('hotcert serve', 'hotcert check bundle.pem --json', 'hotcert status -
       examples('hotcert check bundle.pem', 'hotcert check bundle.pem --json   # {"report": …}, as POST /v1/certificates/external?dry_run=true'),
     )
     .action(async (file: string, options: CommonOptions) => {
-      const report = toDryRunReport(await validateInThread({ pem: readBundle(file), now: Date.now() }));
+      const report = toDryRunReport(await validateInline({ pem: readBundle(file), now: Date.now() }));
       if (options.json) outJson({ report });
       else out(formatReport(report));
       process.exitCode = report.valid ? EXIT.ok : EXIT.failed;
@@ -166,7 +166,7 @@ ${examples('hotcert serve', 'hotcert check bundle.pem --json', 'hotcert status -
     .action(async (file: string, options: CommonOptions) => {
       const pem = readBundle(file);
       await withServices(options.dataDir, async ({ certificates }) => {
-        const report = toDryRunReport(await validateInThread({ pem, now: Date.now() }));
+        const report = toDryRunReport(await validateInline({ pem, now: Date.now() }));
         let result;
         try {
           result = await certificates.upload(pem, { actor: 'cli' }, { source: 'import' });

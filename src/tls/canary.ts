@@ -76,15 +76,17 @@ export async function canaryHandshake(bundle: CanaryBundle, timeoutMs: number = 
   } catch (error) {
     return finding('canary-handshake', `Node's TLS refused the key and certificate (${reason(error)}); ${FIX}`);
   }
+  // Registered before waiting for the listener, so closeIdleCanaryListener sees this canary as in flight.
+  const name = `canary-${++sequence}.hotcert.invalid`;
+  candidates.set(name, context);
   let port: number;
   try {
     port = (await canaryListener()).port;
   } catch (error) {
+    candidates.delete(name);
     releaseSecureContext(context);
     return failed(`no loopback listener (${reason(error)})`);
   }
-  const name = `canary-${++sequence}.hotcert.invalid`;
-  candidates.set(name, context);
   clientContext ??= tls.createSecureContext();
 
   return new Promise<Finding | null>((resolve) => {
@@ -106,4 +108,18 @@ export async function canaryHandshake(bundle: CanaryBundle, timeoutMs: number = 
       finish(seen === expected ? null : failed('the server presented a different certificate'));
     });
   });
+}
+
+/** Closes this thread's listener unless a canary is in flight; the next canary opens a new one. */
+export async function closeIdleCanaryListener(): Promise<void> {
+  const current = listener;
+  if (!current || candidates.size > 0) return;
+  listener = undefined;
+  let server: tls.Server;
+  try {
+    ({ server } = await current);
+  } catch {
+    return;
+  }
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

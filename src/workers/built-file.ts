@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Node cannot run a .ts worker, so from src/ (tests) a worker is loaded from the build output
- * (npm test builds first). `relative` is the worker's path under src/, e.g. 'workers/validate-worker.js'.
+ * (npm test builds first). `relative` is the worker's path under src/, e.g. 'threads/validate-thread.js'.
  */
 export function builtWorkerFile(relative: string): string {
   const here = fileURLToPath(import.meta.url);

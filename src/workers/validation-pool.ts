@@ -1,10 +1,10 @@
 import os from 'node:os';
 import { Piscina } from 'piscina';
 import { builtWorkerFile } from './built-file.js';
-import type { ValidateOutcome, ValidateTask } from './validate-worker.js';
+import type { ValidateOutcome, ValidateTask } from '../validation/validate-task.js';
 
 export interface ValidationPoolOptions {
-  /** The compiled worker file; defaults to dist/src/workers/validate-worker.js (tests run from src/). */
+  /** The compiled worker file; defaults to dist/src/threads/validate-thread.js (tests run from src/). */
   filename?: string | undefined;
   maxThreads?: number | undefined;
   maxQueue?: number | undefined;
@@ -19,7 +19,7 @@ export class ValidationTimeoutError extends Error {
   override name = 'ValidationTimeoutError';
 }
 
-export const defaultWorkerFile = () => builtWorkerFile('workers/validate-worker.js');
+export const defaultWorkerFile = () => builtWorkerFile('threads/validate-thread.js');
 
 export function createValidationPool(options: ValidationPoolOptions = {}) {
   const taskTimeoutMs = options.taskTimeoutMs ?? 5000;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createValidationPool, PoolSaturatedError, ValidationTimeoutError, type ValidationPool } from '../../src/workers/validation-pool.js';
 import { createChain } from '../helpers/pki.js';
+import { slowValidateThread, type SlowTask } from '../helpers/slow-validate-thread.js';
 
 // Limits the tests do not mean to hit: a busy machine may be slow, never this slow.
 const GENEROUS_MS = 30_000;
@@ -21,10 +22,10 @@ describe('validation pool', () => {
   });
 
   it('stops a validation that exceeds the time limit and stays usable afterwards', async () => {
-    pool = createValidationPool({ maxThreads: 1, taskTimeoutMs: 300 });
+    pool = createValidationPool({ filename: slowValidateThread, maxThreads: 1, taskTimeoutMs: 300 });
     const chain = await createChain();
     // A task that would block its only thread for a minute: it times out however slow the machine is.
-    await expect(pool.validate({ pem: chain.bundle, sleepMs: 60_000 })).rejects.toBeInstanceOf(ValidationTimeoutError);
+    await expect(pool.validate({ pem: chain.bundle, sleepMs: 60_000 } as SlowTask)).rejects.toBeInstanceOf(ValidationTimeoutError);
     // One thread: this can only succeed if the blocked thread was stopped rather than left to finish its minute.
     const outcome = await pool.validate({ pem: chain.bundle }, { timeoutMs: GENEROUS_MS });
     expect(outcome.ok).toBe(true);
@@ -32,9 +33,9 @@ describe('validation pool', () => {
 
   it('refuses work instead of queueing without bound', async () => {
     const maxQueue = 2;
-    pool = createValidationPool({ maxThreads: 1, maxQueue, taskTimeoutMs: GENEROUS_MS });
+    pool = createValidationPool({ filename: slowValidateThread, maxThreads: 1, maxQueue, taskTimeoutMs: GENEROUS_MS });
     const chain = await createChain();
-    const results = await Promise.allSettled(Array.from({ length: 8 }, () => pool!.validate({ pem: chain.bundle, sleepMs: 200 })));
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => pool!.validate({ pem: chain.bundle, sleepMs: 200 } as SlowTask)));
     const saturated = results.filter((r) => r.status === 'rejected' && r.reason instanceof PoolSaturatedError);
     const fulfilled = results.filter((r) => r.status === 'fulfilled');
     // Every task is either done or refused; at most one running plus `maxQueue` waiting were accepted.

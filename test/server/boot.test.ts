@@ -3,8 +3,26 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, peerCertificate, type HttpsResponse } from '../helpers/https-client.js';
+import { trackListeners } from '../helpers/listeners.js';
 import { runCli } from '../helpers/spawn-server.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
+
+// First in the file: the canary listener is per thread, so a server booted earlier in this file would hide a leak.
+describe('boot in this thread', () => {
+  it('keeps no listener beyond the HTTPS one: boot validation closes its canary listener', async () => {
+    const listeners = trackListeners();
+    let server: TestServer | undefined;
+    try {
+      server = await startTestServer();
+      expect(await listeners.settle(1)).toBe(1);
+      await server.restart();
+      expect(await listeners.settle(1)).toBe(1);
+    } finally {
+      await server?.close();
+      listeners.stop();
+    }
+  });
+});
 
 describe('first boot and restart', () => {
   let server: TestServer;
