@@ -19,7 +19,7 @@ import { decodeOid, readStrict, strictChildren } from './der.js';
  * What node:crypto's X509Certificate does not expose: extension list with critical flags, key-usage bits,
  * path length, EKU OIDs, the signature algorithm. The certificate is read as a shell (certificateShell);
  * extension values are parsed with @peculiar's ASN.1 schema (the layer under @peculiar/x509, without its
- * reflect-metadata requirement), once per certificate object.
+ * reflect-metadata requirement), once per parsed certificate.
  */
 export interface CertificateDetails {
   signatureAlgorithm: string;
@@ -35,22 +35,14 @@ export interface CertificateDetails {
   unsupportedSanForms?: string[];
 }
 
-const cache = new WeakMap<X509Certificate, CertificateDetails>();
-const shells = new WeakMap<X509Certificate, CertificateShell>();
-
 /**
- * The certificate fields the rules read, once per certificate object. Plain DER is read directly
- * (readCertificateShell); anything else goes through the full schema parse, as every certificate used to,
- * so what is accepted and what throws is unchanged. Throws if undecodable.
+ * The certificate fields the rules read. Plain DER is read directly (readCertificateShell); anything else
+ * goes through the full schema parse, as every certificate used to, so what is accepted and what throws is
+ * unchanged. Throws if undecodable. parseCertificates reads it once and keeps it on the parsed certificate.
  */
 export function certificateShell(cert: X509Certificate): CertificateShell {
-  let shell = shells.get(cert);
-  if (!shell) {
-    const raw = cert.raw;
-    shell = readCertificateShell(raw) ?? shellOf(AsnConvert.parse(raw, Certificate));
-    shells.set(cert, shell);
-  }
-  return shell;
+  const raw = cert.raw;
+  return readCertificateShell(raw) ?? shellOf(AsnConvert.parse(raw, Certificate));
 }
 
 /** The shell from the full schema parse: the fallback, and the reference the fast reader is tested against. */
@@ -65,11 +57,13 @@ export function shellOf(asn: Certificate): CertificateShell {
   };
 }
 
-/** Throws if the extensions cannot be decoded; callers turn that into a finding. */
+/** For a certificate read on its own (describing one outside the pipeline). Throws if undecodable. */
 export function certificateDetails(cert: X509Certificate): CertificateDetails {
-  const cached = cache.get(cert);
-  if (cached) return cached;
-  const shell = certificateShell(cert);
+  return detailsOf(certificateShell(cert));
+}
+
+/** Throws if the extensions cannot be decoded; callers turn that into a finding. */
+export function detailsOf(shell: CertificateShell): CertificateDetails {
   const details: CertificateDetails = {
     signatureAlgorithm: shell.signatureAlgorithm,
     notBefore: shell.notBefore,
@@ -94,7 +88,6 @@ export function certificateDetails(cert: X509Certificate): CertificateDetails {
       if (sans.unsupported.length > 0) details.unsupportedSanForms = sans.unsupported;
     }
   }
-  cache.set(cert, details);
   return details;
 }
 

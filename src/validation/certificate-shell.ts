@@ -1,4 +1,4 @@
-import { decodeOid, readStrict, strictChildren, type StrictElement } from './der.js';
+import { children, contentOf, decodeOid, readStrict, strictChildren, tbsFields, type DerElement } from './der.js';
 
 /**
  * The few certificate fields the rules read (signature algorithm, serial, validity, extension list),
@@ -60,7 +60,7 @@ export function readCertificateShell(der: Uint8Array): CertificateShell | undefi
   if (!certificate || certificate.tag !== SEQUENCE || certificate.end !== der.length) return undefined;
   const parts = strictChildren(der, certificate);
   if (!parts || parts.length !== 3) return undefined;
-  const [tbs, outerAlgorithm, signature] = parts as [StrictElement, StrictElement, StrictElement];
+  const [tbs, outerAlgorithm, signature] = parts as [DerElement, DerElement, DerElement];
   if (tbs.tag !== SEQUENCE || !isBitString(der, signature)) return undefined;
   const signatureAlgorithm = algorithmOid(der, outerAlgorithm);
   if (signatureAlgorithm === undefined) return undefined;
@@ -91,19 +91,19 @@ export function readCertificateShell(der: Uint8Array): CertificateShell | undefi
   return { signatureAlgorithm, serialNumber: der.subarray(serial.start, serial.end), notBefore, notAfter, extensions };
 }
 
-function isBitString(der: Uint8Array, element: StrictElement): boolean {
+function isBitString(der: Uint8Array, element: DerElement): boolean {
   return element.tag === BIT_STRING && element.end > element.start && der[element.start]! <= 7;
 }
 
 /** [0] EXPLICIT INTEGER holding v1, v2 or v3. */
-function isVersion(der: Uint8Array, element: StrictElement): boolean {
+function isVersion(der: Uint8Array, element: DerElement): boolean {
   const inner = strictChildren(der, element);
   const value = inner?.length === 1 ? inner[0]! : undefined;
   return value !== undefined && value.tag === INTEGER && value.end - value.start === 1 && der[value.start]! <= 2;
 }
 
 /** AlgorithmIdentifier with absent, NULL or OID parameters; its OID. */
-function algorithmOid(der: Uint8Array, element: StrictElement): string | undefined {
+function algorithmOid(der: Uint8Array, element: DerElement): string | undefined {
   if (element.tag !== SEQUENCE) return undefined;
   const inner = strictChildren(der, element);
   if (!inner || inner.length < 1 || inner.length > 2) return undefined;
@@ -116,7 +116,7 @@ function algorithmOid(der: Uint8Array, element: StrictElement): string | undefin
 }
 
 /** SEQUENCE OF non-empty SET OF SEQUENCE { OID, non-empty string }. */
-function isName(der: Uint8Array, element: StrictElement): boolean {
+function isName(der: Uint8Array, element: DerElement): boolean {
   if (element.tag !== SEQUENCE) return false;
   const rdns = strictChildren(der, element);
   if (!rdns) return false;
@@ -133,7 +133,7 @@ function isName(der: Uint8Array, element: StrictElement): boolean {
   return true;
 }
 
-function isPublicKeyInfo(der: Uint8Array, element: StrictElement): boolean {
+function isPublicKeyInfo(der: Uint8Array, element: DerElement): boolean {
   if (element.tag !== SEQUENCE) return false;
   const inner = strictChildren(der, element);
   return inner?.length === 2 && algorithmOid(der, inner[0]!) !== undefined && isBitString(der, inner[1]!);
@@ -142,8 +142,31 @@ function isPublicKeyInfo(der: Uint8Array, element: StrictElement): boolean {
 const UTC_TIME_TEXT = /^\d{12}Z$/;
 const GENERALIZED_TIME_TEXT = /^\d{14}Z$/;
 
+/**
+ * The validity times not encoded as RFC 5280 4.1.2.5 requires and OpenSSL enforces (YYMMDDHHMMSSZ or
+ * YYYYMMDDHHMMSSZ, a real calendar date), read once with the certificate; [] when the validity cannot be found.
+ */
+export function malformedValidityTimes(der: Uint8Array): ('notBefore' | 'notAfter')[] {
+  const validity = tbsFields(der)[3];
+  if (!validity) return [];
+  const [notBefore, notAfter] = children(der, validity, 2);
+  return ([['notBefore', notBefore], ['notAfter', notAfter]] as const)
+    .filter(([, time]) => !time || !isWellFormedTime(der, time))
+    .map(([name]) => name);
+}
+
+function isWellFormedTime(der: Uint8Array, time: DerElement): boolean {
+  const text = contentOf(der, time).toString('latin1');
+  const utc = time.tag === UTC_TIME;
+  if (!(utc ? UTC_TIME_TEXT : GENERALIZED_TIME_TEXT).test(text) || (!utc && time.tag !== GENERALIZED_TIME)) return false;
+  const digits = utc ? `${Number(text.slice(0, 2)) >= 50 ? 19 : 20}${text}` : text;
+  const [year, month, day, hour, minute, second] = [0, 4, 6, 8, 10, 12].map((at, i) => Number(digits.slice(at, i === 0 ? 4 : at + 2))) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour < 24 && minute < 60 && second < 60;
+}
+
 /** The date exactly as asn1js computes it (Date.UTC, fields overflowing into the next unit). */
-function decodeTime(der: Uint8Array, element: StrictElement): Date | undefined {
+function decodeTime(der: Uint8Array, element: DerElement): Date | undefined {
   const text = Buffer.from(der.buffer, der.byteOffset + element.start, element.end - element.start).toString('latin1');
   const number = (from: number) => Number(text.slice(from, from + 2));
   if (element.tag === UTC_TIME && UTC_TIME_TEXT.test(text)) {
@@ -157,7 +180,7 @@ function decodeTime(der: Uint8Array, element: StrictElement): Date | undefined {
 }
 
 /** [3] EXPLICIT SEQUENCE SIZE (1..MAX) OF Extension. */
-function decodeExtensions(der: Uint8Array, wrapper: StrictElement): ShellExtension[] | undefined {
+function decodeExtensions(der: Uint8Array, wrapper: DerElement): ShellExtension[] | undefined {
   const inner = strictChildren(der, wrapper);
   const list = inner?.length === 1 && inner[0]!.tag === SEQUENCE ? strictChildren(der, inner[0]!) : undefined;
   if (!list || list.length === 0) return undefined;

@@ -126,7 +126,7 @@ export function checkIssuers(chain: ParsedCertificate[]): Finding[] {
     if (!isCa(issuer)) {
       errors.push(finding('issuer-not-ca', `${issuer.label} issued ${child.label} but is not a CA (basicConstraints CA:TRUE is missing); use the intermediate certificate your CA publishes for this chain`, issuer.block));
     }
-    if (!keyIdentifiersMatch(child.x509, issuer.x509)) {
+    if (!keyIdentifiersMatch(child.keyIds, issuer.keyIds)) {
       errors.push(finding('chain-missing-intermediate', `${child.label} names a different issuer key (authorityKeyIdentifier) than the subjectKeyIdentifier of ${issuer.label}, so TLS clients will not link them; use the intermediate certificate your CA publishes for this chain`, child.block));
     }
     const keyUsage = issuer.details.keyUsage;

@@ -1,92 +1,54 @@
 /**
- * Small DER readers shared by the validation rules.
+ * The one DER reader of the validation rules (elements are offsets into the buffer read, nothing is copied).
  *
- * - `readElement` / `childElements`: lenient walkers (definite lengths only, any length form) used to
- *   look at fields node:crypto does not expose; they give up quietly on anything malformed.
- * - `readStrict` / `strictChildren` / `decodeOid`: strict DER (single-octet tags, minimal definite
- *   lengths, bounds checked) for the certificate shell; undefined means "not plain DER".
+ * `readElement` accepts any definite length of at most 4 octets and says whether it was in its shortest
+ * form (`minimal`): the certificate reader insists on plain DER (`readStrict`, `strictChildren`), the
+ * rules that look at fields node:crypto does not expose walk leniently (`children`, `tbsFields`) and give
+ * up quietly on anything malformed, and the PEM splitter only asks whether a block is one element.
  */
 
-export interface Element {
-  tag: number;
-  content: Buffer;
-  end: number;
-}
-
-/** One DER element at `offset` (definite lengths only); undefined when malformed. */
-export function readElement(der: Buffer, offset: number): Element | undefined {
-  const tag = der[offset];
-  let length = der[offset + 1];
-  if (tag === undefined || length === undefined) return undefined;
-  let start = offset + 2;
-  if (length & 0x80) {
-    const octets = length & 0x7f;
-    if (octets === 0 || octets > 4) return undefined;
-    length = 0;
-    for (let i = 0; i < octets; i += 1) length = length * 256 + (der[start + i] ?? 0);
-    start += octets;
-  }
-  const end = start + length;
-  return end > der.length ? undefined : { tag, content: der.subarray(start, end), end };
-}
-
-export function childElements(parent: Buffer, limit: number): Element[] {
-  const result: Element[] = [];
-  for (let offset = 0; offset < parent.length && result.length < limit; ) {
-    const element = readElement(parent, offset);
-    if (!element) break;
-    result.push(element);
-    offset = element.end;
-  }
-  return result;
-}
-
-/**
- * The TBSCertificate fields of a DER certificate from serialNumber on (an explicit [0] version is
- * skipped), so index 2 is the issuer, 4 the subject, 5 the subjectPublicKeyInfo; [] when it cannot be walked.
- */
-export function tbsFields(certificateDer: Buffer): Element[] {
-  const certificate = readElement(certificateDer, 0);
-  const tbs = certificate && readElement(certificate.content, 0);
-  if (!tbs) return [];
-  const fields = childElements(tbs.content, 7);
-  return fields[0]?.tag === 0xa0 ? fields.slice(1) : fields;
-}
-
-/** A strictly DER-encoded element: content is `der[start, end)`. */
-export interface StrictElement {
+/** One element: its content is `der[start, end)`. */
+export interface DerElement {
   tag: number;
   start: number;
   end: number;
+  /** The length is in its shortest form, as DER requires (BER also allows longer ones). */
+  minimal: boolean;
 }
 
 /**
- * The element at `offset`, which must end at or before `limit`: single-octet tag, definite length in its
- * shortest form (at most 4 length octets). Undefined for anything else (indefinite or non-minimal length,
- * multi-octet tag, truncation).
+ * The element at `offset`, which must end at or before `limit`: single-octet tag and a definite length
+ * of at most 4 octets. Undefined for anything else (multi-octet tag, indefinite length, truncation).
  */
-export function readStrict(der: Uint8Array, offset: number, limit: number): StrictElement | undefined {
+export function readElement(der: Uint8Array, offset: number, limit: number = der.length): DerElement | undefined {
   if (offset + 2 > limit) return undefined;
   const tag = der[offset]!;
   if ((tag & 0x1f) === 0x1f) return undefined;
   let length = der[offset + 1]!;
   let start = offset + 2;
+  let minimal = true;
   if (length & 0x80) {
     const octets = length & 0x7f;
     if (octets === 0 || octets > 4 || start + octets > limit) return undefined;
-    if (der[start] === 0) return undefined;
+    minimal = der[start] !== 0;
     length = 0;
     for (let i = 0; i < octets; i += 1) length = length * 256 + der[start + i]!;
-    if (length < 0x80) return undefined;
+    if (length < 0x80) minimal = false;
     start += octets;
   }
   const end = start + length;
-  return end > limit ? undefined : { tag, start, end };
+  return end > limit ? undefined : { tag, start, end, minimal };
 }
 
-/** The children of `parent`, which must exactly fill its content; undefined if any is not strict DER. */
-export function strictChildren(der: Uint8Array, parent: StrictElement): StrictElement[] | undefined {
-  const result: StrictElement[] = [];
+/** The element at `offset` in plain DER (shortest length form); undefined for anything else. */
+export function readStrict(der: Uint8Array, offset: number, limit: number): DerElement | undefined {
+  const element = readElement(der, offset, limit);
+  return element?.minimal ? element : undefined;
+}
+
+/** The children of `parent`, which must exactly fill its content; undefined if any is not plain DER. */
+export function strictChildren(der: Uint8Array, parent: DerElement): DerElement[] | undefined {
+  const result: DerElement[] = [];
   for (let offset = parent.start; offset < parent.end; ) {
     const child = readStrict(der, offset, parent.end);
     if (!child) return undefined;
@@ -96,6 +58,41 @@ export function strictChildren(der: Uint8Array, parent: StrictElement): StrictEl
   return result;
 }
 
+/** Up to `max` children of `parent`, any length form; stops quietly at the first malformed one. */
+export function children(der: Uint8Array, parent: DerElement, max = Number.MAX_SAFE_INTEGER): DerElement[] {
+  const result: DerElement[] = [];
+  for (let offset = parent.start; offset < parent.end && result.length < max; ) {
+    const child = readElement(der, offset, parent.end);
+    if (!child) break;
+    result.push(child);
+    offset = child.end;
+  }
+  return result;
+}
+
+/** Whether `der` is exactly one element: catches truncated and concatenated PEM blocks cheaply. */
+export function isOneElement(der: Uint8Array): boolean {
+  return readElement(der, 0)?.end === der.length;
+}
+
+/** The content octets of `element` as a Buffer over the same memory. */
+export function contentOf(der: Uint8Array, element: DerElement): Buffer {
+  return Buffer.from(der.buffer, der.byteOffset + element.start, element.end - element.start);
+}
+
+/**
+ * The TBSCertificate fields of a DER certificate from serialNumber on (an explicit [0] version is
+ * skipped), so index 2 is the issuer, 3 the validity, 4 the subject, 5 the subjectPublicKeyInfo; [] when
+ * it cannot be walked.
+ */
+export function tbsFields(certificateDer: Uint8Array): DerElement[] {
+  const certificate = readElement(certificateDer, 0);
+  const tbs = certificate && readElement(certificateDer, certificate.start, certificate.end);
+  if (!tbs) return [];
+  const fields = children(certificateDer, tbs, 7);
+  return fields[0]?.tag === 0xa0 ? fields.slice(1) : fields;
+}
+
 /** Subidentifiers longer than this (49 bits) are left to the schema parser. */
 const MAX_SUBIDENTIFIER_OCTETS = 7;
 
@@ -103,7 +100,7 @@ const MAX_SUBIDENTIFIER_OCTETS = 7;
  * Dotted form of an OBJECT IDENTIFIER's content; undefined when empty, truncated, padded with a leading
  * 0x80 octet, or holding a subidentifier too large to decode exactly.
  */
-export function decodeOid(der: Uint8Array, element: StrictElement): string | undefined {
+export function decodeOid(der: Uint8Array, element: Pick<DerElement, 'tag' | 'start' | 'end'>): string | undefined {
   if (element.tag !== 0x06 || element.start === element.end) return undefined;
   let text = '';
   let value = 0;

@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { certificateDetails } from './certificate-details.js';
+import { certificateDetails, type CertificateDetails } from './certificate-details.js';
 import { keyTypeName } from './key-rules.js';
 
 /** The certificate fields of a version object (SPEC "The server certificate"). */
@@ -35,8 +35,8 @@ export function fingerprintSha256(cert: X509Certificate): string {
   return cert.fingerprint256.replace(/:/g, '').toLowerCase();
 }
 
-export function describeCertificate(cert: X509Certificate): CertificateSummary {
-  const details = certificateDetails(cert);
+/** `details` as parseCertificates read them; read here for a certificate described on its own. */
+export function describeCertificate(cert: X509Certificate, details: CertificateDetails = certificateDetails(cert)): CertificateSummary {
   return {
     subject: formatName(cert.subject),
     issuer: formatName(cert.issuer),
@@ -49,11 +49,11 @@ export function describeCertificate(cert: X509Certificate): CertificateSummary {
   };
 }
 
-export function describeChainEntry(cert: X509Certificate): ChainEntry {
+export function describeChainEntry(cert: X509Certificate, details: CertificateDetails = certificateDetails(cert)): ChainEntry {
   return {
     subject: formatName(cert.subject),
     issuer: formatName(cert.issuer),
-    not_after: certificateDetails(cert).notAfter.toISOString(),
+    not_after: details.notAfter.toISOString(),
     fingerprint_sha256: fingerprintSha256(cert),
   };
 }

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { childElements, decodeOid, readElement, tbsFields } from './der.js';
+import { children, decodeOid, readElement, tbsFields } from './der.js';
 import { finding, type Finding } from './findings.js';
 import { ENCRYPTED_KEY_LABEL, KEY_LABELS, type PemBlock } from './pem-splitter.js';
 
@@ -112,8 +112,8 @@ const EXPLICIT_CURVE_FIX = 'convert the key with `openssl ec -in key.pem -param_
 function hasExplicitCurve(key: KeyObject): boolean {
   const spki = (key.type === 'private' ? createPublicKey(key) : key).export({ type: 'spki', format: 'der' });
   const outer = readElement(spki, 0);
-  const algorithm = outer && readElement(outer.content, 0);
-  const parameters = algorithm ? childElements(algorithm.content, 2)[1] : undefined;
+  const algorithm = outer && readElement(spki, outer.start, outer.end);
+  const parameters = algorithm ? children(spki, algorithm, 2)[1] : undefined;
   return parameters?.tag === 0x30;
 }
 
@@ -141,9 +141,9 @@ const LOADABLE_CURVES = new Set(['1.2.840.10045.3.1.7', '1.3.132.0.34', '1.3.132
 /** The subjectPublicKeyInfo algorithm OID of a DER certificate, and its parameters when they are an OID (a named curve). */
 function publicKeyAlgorithm(certificateDer: Buffer): { oid?: string | undefined; parameter?: string | undefined } {
   const spki = tbsFields(certificateDer)[5];
-  const algorithm = spki && readElement(spki.content, 0);
-  const [oid, parameter] = algorithm ? childElements(algorithm.content, 2) : [];
-  const text = (element: typeof oid) => (element?.tag === 0x06 ? decodeOid(element.content, { tag: 0x06, start: 0, end: element.content.length }) : undefined);
+  const algorithm = spki && readElement(certificateDer, spki.start, spki.end);
+  const [oid, parameter] = algorithm ? children(certificateDer, algorithm, 2) : [];
+  const text = (element: typeof oid) => (element ? decodeOid(certificateDer, element) : undefined);
   return { oid: text(oid), parameter: text(parameter) };
 }
 

@@ -1,4 +1,4 @@
-import { childElements, tbsFields, type Element } from './der.js';
+import { children, contentOf, tbsFields, type DerElement } from './der.js';
 
 /**
  * Issuer and subject names in the canonical form RFC 5280 (7.1) and OpenSSL (x509_name_canon) compare:
@@ -22,37 +22,39 @@ const STRING_DECODERS: Record<number, (content: Buffer) => string> = {
 };
 
 /** The canonical issuer and subject of a DER certificate; undefined when its TBSCertificate cannot be walked. */
-export function canonicalNames(raw: Buffer): CanonicalNames | undefined {
+export function canonicalNames(raw: Uint8Array): CanonicalNames | undefined {
   const fields = tbsFields(raw);
   const issuer = fields[2];
   const subject = fields[4];
   if (issuer?.tag !== 0x30 || subject?.tag !== 0x30) return undefined;
-  return { issuer: canonicalName(issuer), subject: canonicalName(subject) };
+  return { issuer: canonicalName(raw, issuer), subject: canonicalName(raw, subject) };
 }
 
 /** One line per RDN, its attributes sorted (a SET has no order); exact bytes for anything unexpected. */
-export function canonicalName(name: Element): string {
+export function canonicalName(der: Uint8Array, name: DerElement): string {
+  const raw = () => `raw:${contentOf(der, name).toString('hex')}`;
   const rdns: string[] = [];
-  let consumed = 0;
-  for (const rdn of childElements(name.content, Number.MAX_SAFE_INTEGER)) {
+  let consumed = name.start;
+  for (const rdn of children(der, name)) {
     consumed = rdn.end;
-    if (rdn.tag !== 0x31) return `raw:${name.content.toString('hex')}`;
+    if (rdn.tag !== 0x31) return raw();
     const attributes: string[] = [];
-    for (const attribute of childElements(rdn.content, Number.MAX_SAFE_INTEGER)) {
-      const [type, value] = childElements(attribute.content, 3);
-      if (attribute.tag !== 0x30 || type?.tag !== 0x06 || !value) return `raw:${name.content.toString('hex')}`;
-      attributes.push(`${type.content.toString('hex')}=${canonicalValue(value)}`);
+    for (const attribute of children(der, rdn)) {
+      const [type, value] = children(der, attribute, 3);
+      if (attribute.tag !== 0x30 || type?.tag !== 0x06 || !value) return raw();
+      attributes.push(`${contentOf(der, type).toString('hex')}=${canonicalValue(der, value)}`);
     }
     rdns.push(attributes.sort().join('+'));
   }
-  if (consumed !== name.content.length) return `raw:${name.content.toString('hex')}`;
+  if (consumed !== name.end) return raw();
   return JSON.stringify(rdns);
 }
 
-function canonicalValue(value: Element): string {
+function canonicalValue(der: Uint8Array, value: DerElement): string {
   const decode = STRING_DECODERS[value.tag];
-  if (!decode) return `#${value.tag.toString(16)}:${value.content.toString('hex')}`;
-  const text = decode(value.content)
+  const content = contentOf(der, value);
+  if (!decode) return `#${value.tag.toString(16)}:${content.toString('hex')}`;
+  const text = decode(content)
     .replace(/[A-Z]/g, (c) => c.toLowerCase())
     .replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '')
     .replace(/[ \t\n\v\f\r]+/g, ' ');

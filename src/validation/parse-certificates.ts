@@ -1,7 +1,9 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { certificateDetails, type CertificateDetails } from './certificate-details.js';
+import { certificateShell, detailsOf, type CertificateDetails } from './certificate-details.js';
+import { malformedValidityTimes, type CertificateShell } from './certificate-shell.js';
 import { certificateLabel, fingerprintSha256 } from './describe-certificate.js';
 import { finding, type Finding } from './findings.js';
+import { keyIdentifiers, type KeyIdentifiers } from './key-identifiers.js';
 import { KEY_FIX, unsupportedKeyAlgorithmName } from './key-rules.js';
 import { canonicalNames, type CanonicalNames } from './name-canon.js';
 import { CERTIFICATE_LABEL, type PemBlock } from './pem-splitter.js';
@@ -9,10 +11,17 @@ import { CERTIFICATE_LABEL, type PemBlock } from './pem-splitter.js';
 /** SPEC rule 4: "at most 10 certificates". */
 export const MAX_CERTIFICATES = 10;
 
+/** One certificate of an upload, read once: the rules take every field from here and re-read nothing. */
 export interface ParsedCertificate {
   block: number;
   x509: X509Certificate;
+  /** The fields as encoded (serial octets, extension list with values). */
+  shell: CertificateShell;
   details: CertificateDetails;
+  /** Null when the key-identifier extensions cannot be decoded (the structure rules say so). */
+  keyIds: KeyIdentifiers | null;
+  /** Validity times not encoded as RFC 5280 requires (the structure rules refuse those). */
+  malformedTimes: ('notBefore' | 'notAfter')[];
   /** "block 3 (CN=...)" for messages. */
   label: string;
   fingerprint: string;
@@ -22,6 +31,8 @@ export interface ParsedCertificate {
   names: CanonicalNames;
   /** Subject and issuer names are equal. */
   selfIssued: boolean;
+  /** Self-issued and signed by its own key: set by isSelfSigned on first use (a signature check is not free). */
+  selfSigned?: boolean;
 }
 
 export interface ParsedCertificates {
@@ -48,11 +59,13 @@ export function parseCertificates(blocks: PemBlock[]): ParsedCertificates {
   const certificates: ParsedCertificate[] = [];
   for (const block of certBlocks) {
     let x509: X509Certificate;
+    let shell: CertificateShell;
     let details: CertificateDetails;
     let publicKey: KeyObject;
     try {
       x509 = new X509Certificate(block.der);
-      details = certificateDetails(x509);
+      shell = certificateShell(x509);
+      details = detailsOf(shell);
     } catch {
       errors.push(finding('certificate-invalid', `block ${block.index} is not a valid X.509 certificate; copy it again in full or download it again from your CA`, block.index));
       continue;
@@ -75,7 +88,19 @@ export function parseCertificates(blocks: PemBlock[]): ParsedCertificates {
       continue;
     }
     const names = canonicalNames(x509.raw) ?? { issuer: `node:${x509.issuer}`, subject: `node:${x509.subject}` };
-    certificates.push({ block: block.index, x509, details, label, fingerprint, publicKey, names, selfIssued: names.issuer === names.subject });
+    certificates.push({
+      block: block.index,
+      x509,
+      shell,
+      details,
+      keyIds: keyIdentifiers(shell),
+      malformedTimes: malformedValidityTimes(x509.raw),
+      label,
+      fingerprint,
+      publicKey,
+      names,
+      selfIssued: names.issuer === names.subject,
+    });
   }
   return { certificates, errors, warnings, complete: true };
 }
@@ -93,13 +118,7 @@ export function issuedBy(child: ParsedCertificate, parent: ParsedCertificate): b
   }
 }
 
-const selfSigned = new WeakMap<ParsedCertificate, boolean>();
-
 export function isSelfSigned(cert: ParsedCertificate): boolean {
-  let result = selfSigned.get(cert);
-  if (result === undefined) {
-    result = cert.selfIssued && issuedBy(cert, cert);
-    selfSigned.set(cert, result);
-  }
-  return result;
+  cert.selfSigned ??= cert.selfIssued && issuedBy(cert, cert);
+  return cert.selfSigned;
 }

@@ -1,3 +1,4 @@
+import { isOneElement } from './der.js';
 import { finding, type Finding } from './findings.js';
 
 /** SPEC rule 1: what the text of an upload may look like. */
@@ -219,20 +220,8 @@ function readBody(raw: string, index: number, label: string): { der: Buffer; hea
   if (!BASE64.test(data)) return damaged('it contains characters that are not base64');
   if (data.length % 4 !== 0) return damaged('its length is not a multiple of 4, so characters are missing');
   const der = Buffer.from(data, 'base64');
-  if (!isOneDerElement(der)) return damaged('the decoded data is truncated or has extra bytes');
+  if (!isOneElement(der)) return damaged('the decoded data is truncated or has extra bytes');
   return { der, headers, indented };
-}
-
-/** True if `der` is exactly one DER element: catches truncated and concatenated blocks cheaply. */
-function isOneDerElement(der: Buffer): boolean {
-  if (der.length < 2 || (der[0]! & 0x1f) === 0x1f) return false;
-  const first = der[1]!;
-  if (first < 0x80) return der.length === 2 + first;
-  const octets = first & 0x7f;
-  if (octets === 0 || octets > 4 || der.length < 2 + octets) return false;
-  let length = 0;
-  for (let i = 0; i < octets; i += 1) length = length * 256 + der[2 + i]!;
-  return der.length === 2 + octets + length;
 }
 
 function checkLabel(block: PemBlock): Finding | undefined {

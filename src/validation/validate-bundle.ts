@@ -129,8 +129,8 @@ function validate(input: string | Uint8Array, now: number, requireIntermediate: 
       keyPem: key.keyPem,
       certPem: toPem(leaf),
       chainPems: intermediates.map(toPem),
-      certificate: describeCertificate(leaf.x509),
-      chain: intermediates.map((c) => describeChainEntry(c.x509)),
+      certificate: describeCertificate(leaf.x509, leaf.details),
+      chain: intermediates.map((c) => describeChainEntry(c.x509, c.details)),
     },
     warnings,
   };
