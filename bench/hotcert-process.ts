@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 /** dist/bench/ when compiled; the package root is two levels up. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'hotcert.js');
+/** BENCH_CLI runs another build of hotcert (e.g. a checkout of main) under this benchmark, for before/after figures. */
+export const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist', 'src', 'cli', 'hotcert.js');
 export const SERVER_HOOK = path.join(ROOT, 'dist', 'bench', 'server-hook.js');
 
 export interface MemorySample {
@@ -18,6 +19,8 @@ export interface MemorySample {
 
 export interface RunningProcess {
   child: ChildProcess;
+  /** CPUs the process is pinned to, when it is. */
+  cpus: string | undefined;
   port: number;
   spawnedAt: number;
   listening: Record<string, unknown>;
@@ -52,6 +55,8 @@ export interface SpawnOptions {
   timeoutMs?: number;
   /** Resolve after this many `listening` lines (WORKERS=N logs one per process); default 1. */
   listenings?: number;
+  /** Pin the process (every thread it will start) to these CPUs with `taskset -c`, e.g. '0'. */
+  cpus?: string;
 }
 
 /** Starts a server process (hotcert by default) and resolves once it logged `listening`. */
@@ -60,7 +65,10 @@ export async function spawnProcess(options: SpawnOptions): Promise<RunningProces
   const nodeArgs = [...(options.nodeArgs ?? [])];
   if (options.hook) nodeArgs.push('--expose-gc', '--import', SERVER_HOOK);
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, options.script ?? CLI, ...(options.args ?? ['serve'])], {
+  const argv = [process.execPath, ...nodeArgs, options.script ?? CLI, ...(options.args ?? ['serve'])];
+  // taskset execs node in place: the child's pid is the server's.
+  const [command, ...args] = options.cpus === undefined ? argv : ['taskset', '-c', options.cpus, ...argv];
+  const child = spawn(command!, args, {
     // MALLOC_ARENA_MAX=2 as `npm start` and the Docker image run hotcert (fewer glibc arenas for its threads).
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', MALLOC_ARENA_MAX: '2', DATA_DIR: options.dataDir, ...options.env, PORT: String(port) },
     stdio: options.hook ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
@@ -107,6 +115,7 @@ export async function spawnProcess(options: SpawnOptions): Promise<RunningProces
   let nextId = 0;
   return {
     child,
+    cpus: options.cpus,
     port,
     spawnedAt,
     listening,

@@ -1,7 +1,7 @@
 import { createClient, upload } from './client.js';
 import type { RunningProcess, MemorySample } from './hotcert-process.js';
 import type { BenchBundle } from './pki.js';
-import { round } from './stats.js';
+import { round, sleep } from './stats.js';
 
 export interface MemoryResult {
   target: number;
@@ -10,14 +10,15 @@ export interface MemoryResult {
   seconds: number;
   /** True when the time budget ran out before `target` swaps. */
   cutShort: boolean;
-  at100: { natural: MemorySample; afterGc: MemorySample };
+  /** Listening, one login done, idle for a second, before any swap. */
+  atStart: { natural: MemorySample; afterGc: MemorySample };
   atEnd: { natural: MemorySample; afterGc: MemorySample };
-  /** (RSS at end − RSS at 100) / (swaps − 100), as read without and with a forced GC of the main isolate. */
+  /** (RSS at end − RSS at start) / swaps: growth from the first swap on, without and with a forced GC of the main isolate. */
   bytesPerSwap: number;
   bytesPerSwapAfterGc: number;
-  /** The same from 2,500 swaps on: growth once the allocators have reached their working size (a leak would still show). */
-  steadyBytesPerSwap: number | undefined;
-  /** RSS readings along the way (no forced GC; the first and last are after one), for the plateau-or-leak question. */
+  /** The same over the second half of the run only: near 0 when RSS has levelled off, as large as above when it keeps climbing. */
+  secondHalfBytesPerSwap: number | undefined;
+  /** RSS readings along the way (no forced GC), for the plateau-or-leak question. */
   curve: { swaps: number; rssMb: number }[];
 }
 
@@ -31,10 +32,15 @@ export async function measureMemory(server: RunningProcess, token: string, bundl
   let sent = 0;
   let swaps = 0;
   let failedUploads = 0;
-  const started = performance.now();
-  const deadline = started + options.maxMs;
   const curve: { swaps: number; rssMb: number }[] = [];
 
+  const read = async () => ({ natural: await server.memory(), afterGc: await server.memory({ gc: true }) });
+  await sleep(1_000);
+  const atStart = await read();
+  curve.push({ swaps: 0, rssMb: round(atStart.natural.rss / 1e6, 1) });
+
+  const started = performance.now();
+  const deadline = started + options.maxMs;
   async function runUntil(count: number): Promise<void> {
     await Promise.all(
       clients.flatMap((c) =>
@@ -50,26 +56,21 @@ export async function measureMemory(server: RunningProcess, token: string, bundl
     );
   }
 
-  const read = async () => ({ natural: await server.memory(), afterGc: await server.memory({ gc: true }) });
-  await runUntil(100);
-  const at100 = await read();
-  const swapsAt100 = swaps;
-  curve.push({ swaps, rssMb: round(at100.afterGc.rss / 1e6, 1) });
-  let steadyFrom: { swaps: number; rss: number } | undefined;
-  for (const step of [1_000, 2_500, 5_000, 7_500, options.target]) {
-    if (step > options.target) continue;
+  let half: { swaps: number; rss: number } | undefined;
+  const steps = [100, 1_000, 2_500, 5_000, 7_500].filter((n) => n < options.target);
+  for (const step of [...steps, options.target]) {
     await runUntil(step);
     if (step < options.target) {
       const rss = (await server.memory()).rss;
       curve.push({ swaps, rssMb: round(rss / 1e6, 1) });
-      if (step === 2_500) steadyFrom = { swaps, rss };
+      if (step === options.target / 2 || (half === undefined && step >= options.target / 2)) half = { swaps, rss };
     }
     if (performance.now() >= deadline) break;
   }
   const atEnd = await read();
-  curve.push({ swaps, rssMb: round(atEnd.afterGc.rss / 1e6, 1) });
+  curve.push({ swaps, rssMb: round(atEnd.natural.rss / 1e6, 1) });
   for (const c of clients) c.close();
-  const span = Math.max(1, swaps - swapsAt100);
+  const span = Math.max(1, swaps);
   return {
     target: options.target,
     swaps,
@@ -77,11 +78,11 @@ export async function measureMemory(server: RunningProcess, token: string, bundl
     seconds: round((performance.now() - started) / 1000, 1),
     // Uploads that answered 201 without a swap (the bundle was already active) do not make the run short.
     cutShort: sent < options.target,
-    at100,
+    atStart,
     atEnd,
-    bytesPerSwap: Math.round((atEnd.natural.rss - at100.natural.rss) / span),
-    bytesPerSwapAfterGc: Math.round((atEnd.afterGc.rss - at100.afterGc.rss) / span),
-    steadyBytesPerSwap: steadyFrom && swaps > steadyFrom.swaps ? Math.round((atEnd.natural.rss - steadyFrom.rss) / (swaps - steadyFrom.swaps)) : undefined,
+    bytesPerSwap: Math.round((atEnd.natural.rss - atStart.natural.rss) / span),
+    bytesPerSwapAfterGc: Math.round((atEnd.afterGc.rss - atStart.afterGc.rss) / span),
+    secondHalfBytesPerSwap: half && swaps > half.swaps ? Math.round((atEnd.natural.rss - half.rss) / (swaps - half.swaps)) : undefined,
     curve,
   };
 }

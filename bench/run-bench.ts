@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,27 +10,32 @@ import { handshakeRate, keepAliveRate, swapsUnderLoad } from './load.js';
 import { measureMemory } from './memory.js';
 import { measureProxy } from './proxy-bench.js';
 import { printProxyReport } from './proxy-report.js';
-import { createBenchPki } from './pki.js';
+import { createBenchPki, type BenchBundle } from './pki.js';
 import { round } from './stats.js';
-import { target, type Target } from './targets.js';
+import { targetsOf } from './targets.js';
 import { measureUploadToServed } from './upload-to-served.js';
 
 /**
- * `npm run bench`: hotcert as a real process on a temp data directory, 127.0.0.1 only, ≤ 5 minutes
- * (≤ 3 for issue 6's figures, then the reverse-proxy section). `BENCH_ONLY=proxy` runs only the proxy section.
+ * `npm run bench`: hotcert as a real process on a temp data directory, 127.0.0.1 only, about 5 minutes:
+ * issue 6's figures, issue 12's pinned case (server on CPU 0 via taskset, this client on CPU 1), memory over
+ * 10,000 swaps, then the reverse-proxy section. `BENCH_ONLY=pinned|memory|proxy` runs one section.
  */
-const BUDGET_MS = 160_000;
-const SEGMENT_SECONDS = 5;
-const SEGMENTS = 8;
+const SEGMENT_SECONDS = 3;
+/** Alternating without/with swaps: six of each. */
+const SEGMENTS = 12;
 const BASELINE_SECONDS = 4;
+const UPLOADS = 100;
 const MEMORY_TARGET = 10_000;
+const MEMORY_MAX_MS = 100_000;
 const PROXY_SECONDS = 5;
+const SERVER_CPU = '0';
+const CLIENT_CPU = '1';
 
 const began = performance.now();
-const left = () => BUDGET_MS - (performance.now() - began);
 const log = (line: string) => process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'hotcert-bench-'));
 const cleanup: (() => Promise<void> | void)[] = [() => rmSync(tmp, { recursive: true, force: true })];
+const only = process.env.BENCH_ONLY;
 
 /** Only the reverse-proxy figures (issue 11), saved to bench/results/proxy-latest.json. */
 async function proxyOnly() {
@@ -44,117 +50,153 @@ async function proxyOnly() {
   printProxyReport(proxy);
 }
 
-async function main() {
+/** Whether the pinned case can run here: taskset present and at least the two CPUs it names. */
+function canPin(): string | undefined {
+  if (os.availableParallelism() < 2) return 'fewer than 2 CPUs';
+  if (spawnSync('taskset', ['-c', SERVER_CPU, 'true']).status !== 0 || spawnSync('taskset', ['-c', CLIENT_CPU, 'true']).status !== 0) return 'taskset is missing or CPUs 0 and 1 are not both available';
+  return undefined;
+}
+
+/** Moves every thread of this (client) process onto `cpus`; threads started later inherit it. */
+function pinSelf(cpus: string): void {
+  const result = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)]);
+  if (result.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${process.pid} failed: ${result.stderr.toString()}`);
+}
+
+interface Bundles {
+  ec: BenchBundle[];
+  rsa: BenchBundle[];
+}
+
+async function bundles(): Promise<Bundles> {
   log('generating bundles');
-  const ecPki = await createBenchPki('ec');
-  const rsaPki = await createBenchPki('rsa');
-  const ec = await ecPki.leaves(12);
-  const rsa = await rsaPki.leaves(2);
+  const ec = await (await createBenchPki('ec')).leaves(12);
+  const rsa = await (await createBenchPki('rsa')).leaves(2);
+  return { ec, rsa };
+}
 
-  log('cold start (5 restarts)');
-  const coldStart = await measureColdStart(path.join(tmp, 'cold'));
-
-  const server = await spawnProcess({ dataDir: path.join(tmp, 'main') });
+async function startServer(name: string, options: { cpus?: string; hook?: boolean } = {}) {
+  const server = await spawnProcess({ dataDir: path.join(tmp, name), ...options });
   cleanup.unshift(() => server.stop());
   const client = createClient(server.port);
   cleanup.unshift(() => client.close());
   const token = await adminToken(client);
+  return { server, client, token };
+}
 
-  log('upload → served: 200 EC P-256, 200 RSA-2048');
-  const uploadEc = await measureUploadToServed(client, server.port, token, [ec[0]!, ec[1]!], 200, 20_000);
-  const uploadRsa = await measureUploadToServed(client, server.port, token, [rsa[0]!, rsa[1]!], 200, 20_000);
+async function applyPath(kind: 'unpinned' | 'pinned', b: Bundles) {
+  const { server, client, token } = await startServer(kind, kind === 'pinned' ? { cpus: SERVER_CPU } : {});
+  log(`${kind}: upload → served, ${UPLOADS} EC P-256 and ${UPLOADS} RSA-2048, a client probing with new handshakes`);
+  const ec = await measureUploadToServed(client, server.port, token, [b.ec[0]!, b.ec[1]!], UPLOADS, 20_000);
+  const rsa = await measureUploadToServed(client, server.port, token, [b.rsa[0]!, b.rsa[1]!], UPLOADS, 20_000);
+  log(`${kind}: swaps under load (${SEGMENTS} × ${SEGMENT_SECONDS} s segments, alternating)`);
+  const underLoad = await swapsUnderLoad({ port: server.port, token, client, bundles: b.ec.slice(0, 2), segmentSeconds: SEGMENT_SECONDS, segments: SEGMENTS });
+  return { server, client, token, uploadToServed: { ec, rsa }, underLoad };
+}
 
-  // The baseline serves the same leaf and chain and answers GET /v1/health with hotcert's exact bytes.
-  const baseBundle = ec[0]!;
-  await upload(client, token, baseBundle.pem);
-  const sample = await client.request('GET', '/v1/health', { Authorization: `Bearer ${token}` });
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(sample.headers)) {
-    if (['date', 'connection', 'keep-alive', 'transfer-encoding'].includes(name) || value === undefined) continue;
-    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+/** Issue 12, item 10: the server pinned to one core, this client on the other. */
+async function pinned(b: Bundles) {
+  const why = canPin();
+  if (why) {
+    log(`pinned case skipped: ${why}`);
+    return { skipped: why };
   }
-  const bareConfig = path.join(tmp, 'bare.json');
-  writeFileSync(bareConfig, JSON.stringify({ keyPem: baseBundle.keyPem, certPem: [baseBundle.certPem, ...baseBundle.chainPems].join('\n'), status: sample.status, headers, body: sample.body }));
-  const bare = await spawnProcess({ dataDir: tmp, script: path.join(ROOT, 'dist', 'bench', 'bare-server.js'), args: [], env: { BARE_CONFIG: bareConfig } });
-  cleanup.unshift(() => bare.stop());
+  pinSelf(CLIENT_CPU);
+  try {
+    const { server, uploadToServed, underLoad } = await applyPath('pinned', b);
+    await server.stop();
+    return { serverCpus: SERVER_CPU, clientCpus: CLIENT_CPU, uploadToServed, swapsUnderLoad: underLoad };
+  } finally {
+    pinSelf(`0-${os.cpus().length - 1}`);
+  }
+}
 
-  log(`baseline vs bare node:https (${BASELINE_SECONDS} s each)`);
-  const auth = { authorization: `Bearer ${token}` };
-  const hotcertKeepAlive = await keepAliveRate(server.port, '/v1/health', auth, BASELINE_SECONDS);
-  const bareKeepAlive = await keepAliveRate(bare.port, '/v1/health', auth, BASELINE_SECONDS);
-  const hotcertHandshakes = await handshakeRate(server.port, BASELINE_SECONDS);
-  const bareHandshakes = await handshakeRate(bare.port, BASELINE_SECONDS);
-  await bare.stop();
-
-  log(`swaps under load (${SEGMENTS} × ${SEGMENT_SECONDS} s segments, alternating)`);
-  const underLoad = await swapsUnderLoad({ port: server.port, token, client, bundles: ec.slice(0, 2), segmentSeconds: SEGMENT_SECONDS, segments: SEGMENTS });
-
-  log('event-loop delay: idle vs 100 uploads validating');
-  const eventLoop = await measureEventLoop(server.port, token, client, [...ec.slice(2, 6), ...rsa]);
-
-  await server.stop();
-
-  // A fresh process, so "after 100 swaps" means what it says; the hook allows memory readings and a forced GC.
-  const memoryServer = await spawnProcess({ dataDir: path.join(tmp, 'memory'), hook: true });
-  cleanup.unshift(() => memoryServer.stop());
-  const memoryClient = createClient(memoryServer.port);
-  cleanup.unshift(() => memoryClient.close());
-  const memoryToken = await adminToken(memoryClient);
-  const memoryBudget = Math.max(10_000, left() - 6_000);
-  log(`memory: up to ${MEMORY_TARGET} swaps within ${(memoryBudget / 1000).toFixed(0)} s`);
-  const memory = await measureMemory(memoryServer, memoryToken, ec, { target: MEMORY_TARGET, maxMs: memoryBudget, addresses: 3 });
-  const metricsText = (await memoryClient.request('GET', '/v1/metrics?format=prometheus', { Authorization: `Bearer ${memoryToken}` })).body;
+async function memory(b: Bundles) {
+  // A fresh process, so "after start" and "from the first swap on" mean what they say; the hook allows memory readings and a forced GC.
+  const { server, client, token } = await startServer('memory', { hook: true });
+  log(`memory: RSS after start, then up to ${MEMORY_TARGET} swaps within ${MEMORY_MAX_MS / 1000} s`);
+  const result = await measureMemory(server, token, b.ec, { target: MEMORY_TARGET, maxMs: MEMORY_MAX_MS, addresses: 3 });
+  const metricsText = (await client.request('GET', '/v1/metrics?format=prometheus', { Authorization: `Bearer ${token}` })).body;
   const swapsTotal = [...metricsText.matchAll(/^hotcert_certificate_swaps_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  await server.stop();
+  return { ...result, swapsTotalMetric: swapsTotal };
+}
 
-  await memoryServer.stop();
-  const proxy = await measureProxy({ tmp, bundles: ec.slice(6, 8), seconds: PROXY_SECONDS, log, cleanup });
+async function main() {
+  const b = await bundles();
+  // The pinned case is reported beside the unpinned one, so BENCH_ONLY=pinned runs both apply paths.
+  const sections = new Set(only ? only.split(',').flatMap((name) => (name === 'pinned' ? ['apply', 'pinned'] : [name])) : ['apply', 'issue6', 'pinned', 'memory', 'proxy']);
+  const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: os.availableParallelism(), only: only ?? null };
 
-  const ratio = (a: number, b: number) => round(a / b, 3);
-  const targets: Target[] = [
-    target('upload→served p50, EC P-256', '≤ 10 ms', `${uploadEc.served.p50} ms`, uploadEc.served.p50 <= 10),
-    target('upload→served p50, RSA-2048', '≤ 12 ms', `${uploadRsa.served.p50} ms`, uploadRsa.served.p50 <= 12),
-    target('failed requests/handshakes during swaps', '0', `${underLoad.withSwaps.failedRequests} / ${underLoad.withSwaps.failedHandshakes}`, underLoad.withSwaps.failedRequests === 0 && underLoad.withSwaps.failedHandshakes === 0),
-    target('throughput with swaps / without', '≥ 0.95×', `${underLoad.ratio}×`, underLoad.ratio >= 0.95),
-    target('keep-alive req/s vs bare node:https', '≥ 0.9×', `${ratio(hotcertKeepAlive.requestsPerSecond, bareKeepAlive.requestsPerSecond)}×`, hotcertKeepAlive.requestsPerSecond >= 0.9 * bareKeepAlive.requestsPerSecond),
-    target('new handshakes/s vs bare node:https', '≥ 0.95×', `${ratio(hotcertHandshakes.handshakesPerSecond, bareHandshakes.handshakesPerSecond)}×`, hotcertHandshakes.handshakesPerSecond >= 0.95 * bareHandshakes.handshakesPerSecond),
-    target('event-loop delay p99 during validation', '≤ 10 ms', `${eventLoop.busyP99Ms} ms`, eventLoop.busyP99Ms <= 10),
-    target('RSS growth per swap (100 → end)', '≤ 200 B', `${memory.bytesPerSwap} B (${memory.bytesPerSwapAfterGc} B after forced GC)`, memory.bytesPerSwap <= 200),
-    target('cold start (median of 5)', '≤ 500 ms', `${coldStart.medianMs} ms`, coldStart.medianMs <= 500),
+  if (sections.has('issue6')) {
+    log('cold start (5 restarts)');
+    results.coldStart = await measureColdStart(path.join(tmp, 'cold'));
+  }
+  let unpinned: Awaited<ReturnType<typeof applyPath>> | undefined;
+  if (sections.has('apply') || sections.has('issue6')) {
+    unpinned = await applyPath('unpinned', b);
+    const { server, uploadToServed, underLoad } = unpinned;
+    results.uploadToServed = uploadToServed;
+    results.swapsUnderLoad = underLoad;
+    if (!sections.has('issue6')) await server.stop();
+  }
+  if (sections.has('issue6')) {
+    const { server, client, token } = unpinned!;
+
+    // The baseline serves the same leaf and chain and answers GET /v1/health with hotcert's exact bytes.
+    const baseBundle = b.ec[0]!;
+    await upload(client, token, baseBundle.pem);
+    const sample = await client.request('GET', '/v1/health', { Authorization: `Bearer ${token}` });
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(sample.headers)) {
+      if (['date', 'connection', 'keep-alive', 'transfer-encoding'].includes(name) || value === undefined) continue;
+      headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const bareConfig = path.join(tmp, 'bare.json');
+    writeFileSync(bareConfig, JSON.stringify({ keyPem: baseBundle.keyPem, certPem: [baseBundle.certPem, ...baseBundle.chainPems].join('\n'), status: sample.status, headers, body: sample.body }));
+    const bare = await spawnProcess({ dataDir: tmp, script: path.join(ROOT, 'dist', 'bench', 'bare-server.js'), args: [], env: { BARE_CONFIG: bareConfig } });
+    cleanup.unshift(() => bare.stop());
+
+    log(`baseline vs bare node:https (${BASELINE_SECONDS} s each)`);
+    const auth = { authorization: `Bearer ${token}` };
+    const hotcertKeepAlive = await keepAliveRate(server.port, '/v1/health', auth, BASELINE_SECONDS);
+    const bareKeepAlive = await keepAliveRate(bare.port, '/v1/health', auth, BASELINE_SECONDS);
+    const hotcertHandshakes = await handshakeRate(server.port, BASELINE_SECONDS);
+    const bareHandshakes = await handshakeRate(bare.port, BASELINE_SECONDS);
+    await bare.stop();
+    results.baseline = {
+      keepAlive: { hotcert: hotcertKeepAlive, bare: bareKeepAlive, ratio: round(hotcertKeepAlive.requestsPerSecond / bareKeepAlive.requestsPerSecond, 3) },
+      handshakes: { hotcert: hotcertHandshakes, bare: bareHandshakes, ratio: round(hotcertHandshakes.handshakesPerSecond / bareHandshakes.handshakesPerSecond, 3) },
+    };
+
+    log('event-loop delay: idle vs 100 uploads validating');
+    results.eventLoop = await measureEventLoop(server.port, token, client, [...b.ec.slice(2, 6), ...b.rsa]);
+    await server.stop();
+  }
+  if (sections.has('pinned')) results.pinned = await pinned(b);
+  if (sections.has('memory')) results.memory = await memory(b);
+  if (sections.has('proxy')) results.proxy = await measureProxy({ tmp, bundles: b.ec.slice(6, 8), seconds: PROXY_SECONDS, log, cleanup });
+
+  results.notes = [
+    `upload → served: ${UPLOADS} uploads per key type alternating two bundles; a client opens new TLS connections one after another (full handshakes) while each upload is in flight, and the first one presenting the new leaf ends the measurement`,
+    `pinned: the server process (all its threads) on CPU ${SERVER_CPU} via taskset -c ${SERVER_CPU}, this benchmark client (probes, uploads, load generator) on CPU ${CLIENT_CPU}`,
+    `swaps under load: ${SEGMENTS} alternating segments of ${SEGMENT_SECONDS} s (${SEGMENTS / 2} without swaps, ${SEGMENTS / 2} with a swap every 200 ms), alternated so that drift in the machine's speed hits both sides alike`,
+    `baseline phases: ${BASELINE_SECONDS} s each`,
+    'unpinned, the load generator, handshake loops and upload clients share this machine with the server',
+    'hotcert and the bare server run with MALLOC_ARENA_MAX=2, as npm start and the Docker image run hotcert',
   ];
-
-  const results = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpus: os.availableParallelism(),
-    notes: [
-      `swaps under load: ${SEGMENTS} alternating segments of ${SEGMENT_SECONDS} s (${(SEGMENTS / 2) * SEGMENT_SECONDS} s with swaps, ${(SEGMENTS / 2) * SEGMENT_SECONDS} s without), alternated so that drift in the machine's speed hits both sides alike`,
-      `baseline phases: ${BASELINE_SECONDS} s each`,
-      'load generator, handshake loops and upload clients share this machine (2 cores) with the server',
-      'hotcert and the bare server run with MALLOC_ARENA_MAX=2, as npm start and the Docker image run hotcert',
-    ],
-    uploadToServed: { ec: uploadEc, rsa: uploadRsa },
-    baseline: {
-      keepAlive: { hotcert: hotcertKeepAlive, bare: bareKeepAlive, ratio: ratio(hotcertKeepAlive.requestsPerSecond, bareKeepAlive.requestsPerSecond) },
-      handshakes: { hotcert: hotcertHandshakes, bare: bareHandshakes, ratio: ratio(hotcertHandshakes.handshakesPerSecond, bareHandshakes.handshakesPerSecond) },
-    },
-    swapsUnderLoad: underLoad,
-    eventLoop,
-    memory: { ...memory, swapsTotalMetric: swapsTotal },
-    coldStart,
-    targets,
-    proxy,
-    seconds: round((performance.now() - began) / 1000, 1),
-  };
+  results.targets = targetsOf(results);
+  results.seconds = round((performance.now() - began) / 1000, 1);
   const out = path.join(ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(path.join(out, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(path.join(out, only ? `${only.replace(/,/g, '-')}-latest.json` : 'latest.json'), JSON.stringify(results, null, 2) + '\n');
   const { printReport } = await import('./report.js');
-  printReport(results);
-  printProxyReport(proxy);
+  printReport(results as Parameters<typeof printReport>[0]);
+  if (results.proxy) printProxyReport(results.proxy as Parameters<typeof printProxyReport>[0]);
 }
 
 try {
-  await (process.env.BENCH_ONLY === 'proxy' ? proxyOnly() : main());
+  await (only === 'proxy' ? proxyOnly() : main());
 } finally {
   for (const step of cleanup) await step();
 }

@@ -1,10 +1,10 @@
 import { X509Certificate } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { finding, type Finding } from '../validation/findings.js';
 import { releaseSecureContext } from './release-context.js';
 
-/** SPEC rule 8: proves with a real handshake on 127.0.0.1 that Node's TLS can serve the bundle. */
+/** SPEC rule 8: proves with a real handshake that Node's TLS can serve the bundle. */
 export const CANARY_TIMEOUT_MS = 3000;
 
 export interface CanaryBundle {
@@ -28,43 +28,35 @@ function failed(why: string): Finding {
   return finding('canary-handshake', `a test TLS handshake with the new certificate failed (${why}); ${FIX}`);
 }
 
-interface CanaryListener {
-  server: tls.Server;
-  port: number;
+/**
+ * One end of an in-memory byte pipe: what is written here is read at the other end. Two of them carry
+ * the canary's handshake, so it needs no listener, no port and no kernel round trips (measured: the
+ * loopback version cost two extra event-loop turns per flight and kept a listener open in every thread).
+ */
+class PipeEnd extends Duplex {
+  other: PipeEnd | undefined;
+  override _read(): void {
+    // Data is pushed by the other end's _write; nothing to pull.
+  }
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.other?.push(chunk);
+    callback();
+  }
+  override _final(callback: (error?: Error | null) => void): void {
+    this.other?.push(null);
+    callback();
+  }
 }
 
-/** One listener per thread for every canary: candidates are told apart by a unique SNI name. */
-const candidates = new Map<string, tls.SecureContext>();
-let listener: Promise<CanaryListener> | undefined;
+function pipePair(): [PipeEnd, PipeEnd] {
+  const a = new PipeEnd();
+  const b = new PipeEnd();
+  a.other = b;
+  b.other = a;
+  return [a, b];
+}
+
 let clientContext: tls.SecureContext | undefined;
-let sequence = 0;
-
-function canaryListener(): Promise<CanaryListener> {
-  listener ??= new Promise<CanaryListener>((resolve, reject) => {
-    const server = tls.createServer({
-      SNICallback: (name, callback) => {
-        const context = candidates.get(name);
-        if (context) callback(null, context);
-        else callback(new Error('unknown canary'));
-      },
-    });
-    server.on('tlsClientError', () => undefined);
-    server.on('secureConnection', (serverSide) => {
-      serverSide.on('error', () => undefined);
-      serverSide.end();
-    });
-    server.once('error', (error) => {
-      listener = undefined;
-      reject(error);
-    });
-    server.listen(0, '127.0.0.1', () => {
-      // Never keeps a thread or the CLI alive on its own.
-      server.unref();
-      resolve({ server, port: (server.address() as AddressInfo).port });
-    });
-  });
-  return listener;
-}
 
 /** Resolves null when a client completes a handshake and sees the leaf certificate; a Finding otherwise. Never rejects. */
 export async function canaryHandshake(bundle: CanaryBundle, timeoutMs: number = CANARY_TIMEOUT_MS): Promise<Finding | null> {
@@ -76,50 +68,32 @@ export async function canaryHandshake(bundle: CanaryBundle, timeoutMs: number = 
   } catch (error) {
     return finding('canary-handshake', `Node's TLS refused the key and certificate (${reason(error)}); ${FIX}`);
   }
-  // Registered before waiting for the listener, so closeIdleCanaryListener sees this canary as in flight.
-  const name = `canary-${++sequence}.hotcert.invalid`;
-  candidates.set(name, context);
-  let port: number;
-  try {
-    port = (await canaryListener()).port;
-  } catch (error) {
-    candidates.delete(name);
-    releaseSecureContext(context);
-    return failed(`no loopback listener (${reason(error)})`);
-  }
   clientContext ??= tls.createSecureContext();
+  const [serverEnd, clientEnd] = pipePair();
 
   return new Promise<Finding | null>((resolve) => {
     let settled = false;
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: name, secureContext: clientContext, rejectUnauthorized: false });
+    const server = new tls.TLSSocket(serverEnd, { isServer: true, secureContext: context });
+    const client = tls.connect({ socket: clientEnd, servername: 'canary.hotcert.invalid', secureContext: clientContext, rejectUnauthorized: false });
     const finish = (result: Finding | null): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      candidates.delete(name);
-      socket.destroy();
+      client.destroy();
+      server.destroy();
+      serverEnd.destroy();
+      clientEnd.destroy();
       releaseSecureContext(context);
       resolve(result);
     };
     const timer = setTimeout(() => finish(failed(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    socket.on('error', (error) => finish(failed(reason(error))));
-    socket.on('secureConnect', () => {
-      const seen = socket.getPeerCertificate().fingerprint256;
+    // Whichever side fails first names the reason (e.g. a key that cannot sign for this certificate fails the server).
+    server.on('error', (error) => finish(failed(reason(error))));
+    client.on('error', (error) => finish(failed(reason(error))));
+    client.on('close', () => finish(failed('the connection closed during the handshake')));
+    client.on('secureConnect', () => {
+      const seen = client.getPeerCertificate().fingerprint256;
       finish(seen === expected ? null : failed('the server presented a different certificate'));
     });
   });
-}
-
-/** Closes this thread's listener unless a canary is in flight; the next canary opens a new one. */
-export async function closeIdleCanaryListener(): Promise<void> {
-  const current = listener;
-  if (!current || candidates.size > 0) return;
-  listener = undefined;
-  let server: tls.Server;
-  try {
-    ({ server } = await current);
-  } catch {
-    return;
-  }
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 }

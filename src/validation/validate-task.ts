@@ -1,4 +1,4 @@
-import { canaryHandshake, closeIdleCanaryListener } from '../tls/canary.js';
+import { canaryHandshake } from '../tls/canary.js';
 import type { Finding } from './findings.js';
 import { pkcs12ToPem } from './pkcs12.js';
 import { validateBundle, type BundleValidation } from './validate-bundle.js';
@@ -43,14 +43,7 @@ export async function runValidateTask(task: ValidateTask): Promise<ValidateOutco
   return { ...result, timings: { validateMs, canaryMs } };
 }
 
-/**
- * The same in the calling thread (boot, the CLI), leaving no canary listener behind: a pool thread
- * keeps its listener for the next task, the server's main thread must not hold one it never uses again.
- */
+/** The same in the calling thread (boot, the CLI). The canary runs over an in-memory pipe: nothing listens. */
 export async function validateInline(task: ValidateTask): Promise<ValidateOutcome> {
-  try {
-    return await runValidateTask(task);
-  } finally {
-    await closeIdleCanaryListener();
-  }
+  return runValidateTask(task);
 }
