@@ -156,14 +156,21 @@ export function startDeliveryLoop(deps: DeliveryLoopDeps) {
   return {
     /** Look for due deliveries now (an event was just recorded). */
     kick,
-    /** Stops polling; attempts in flight are cut and given back untried. */
-    async close(): Promise<void> {
+    /**
+     * Stops polling; attempts in flight get `graceMs` to finish (so an answered one is not sent again), then are
+     * cut and given back untried.
+     */
+    async close(graceMs = Math.min(timeoutMs, 5000)): Promise<void> {
       closed = true;
       clearInterval(pollTimer);
       clearInterval(pruneTimer);
       const running = [...inFlight.values()];
+      const all = Promise.allSettled(running.map(({ done }) => done));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
       for (const { abort } of running) abort.abort();
-      await Promise.allSettled(running.map(({ done }) => done));
+      await all;
     },
   };
 }
