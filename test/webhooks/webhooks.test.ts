@@ -1,15 +1,18 @@
 import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../helpers/https-client.js';
 import { createChain, leafFingerprint } from '../helpers/pki.js';
+import { runCli } from '../helpers/spawn-server.js';
 import { startTestServer, useAdminServer, type TestServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait.js';
 import { signatureValid, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const BASE = '/v1/settings/webhooks';
 /** Small retry delays so a retry is seen quickly; the tests wait for deliveries, never for time. */
-const FAST = { webhooks: { retryDelaysMs: [200, 400], maxAttempts: 8, timeoutMs: 15_000, pollIntervalMs: 50 } };
+const FAST = { webhooks: { retryDelaysMs: [200, 400], maxAttempts: 50, timeoutMs: 15_000, pollIntervalMs: 50 } };
 
 const jsonHeaders = (token: string) => ({ ...bearer(token), 'Content-Type': 'application/json' });
 
@@ -227,6 +230,21 @@ describe('event webhooks: delivery to a local HTTPS receiver', () => {
       (rows) => rows.filter((row) => row.event_type === 'certificate.activated').every((row) => row.status === 'delivered'),
       20_000,
     );
+  });
+
+  it('tells about a certificate imported with the CLI: the command records the event, the running server sends it', async () => {
+    const chain = await createChain();
+    const files = mkdtempSync(path.join(os.tmpdir(), 'hotcert-webhook-cli-'));
+    try {
+      writeFileSync(path.join(files, 'bundle.pem'), chain.bundle);
+      const imported = runCli(['import', path.join(files, 'bundle.pem'), '--data-dir', ctx.server.dataDir]);
+      expect(imported.status, imported.stderr).toBe(0);
+    } finally {
+      rmSync(files, { recursive: true, force: true });
+    }
+    const event = await receiver.event('certificate.activated', (received) => received.json.data.fingerprint_sha256 === leafFingerprint(chain));
+    expect(event.json.data.source).toBe('import');
+    expect(signatureValid(event, hook.secret)).toBe(true);
   });
 
   it('lists deliveries newest first, bounded by limit', async () => {
