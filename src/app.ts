@@ -27,13 +27,16 @@ import { healthRoutes } from './routes/health/health-routes.js';
 import { metricsRoutes } from './routes/metrics/metrics-routes.js';
 import { usersRoutes } from './routes/users/users-routes.js';
 import { webhookCaRoutes } from './routes/webhooks-ca/webhook-ca-routes.js';
+import { webhooksRoutes } from './routes/webhooks/webhooks-routes.js';
 import type { UserService } from './users/user-service.js';
+import type { Webhooks } from './webhooks/webhooks.js';
 
 export interface AppDeps {
   users: UserService;
   certificates: CertificateService;
   csr: CsrService;
   webhookCa: WebhookCaService;
+  webhooks: Pick<Webhooks, 'service'>;
   audit: AuditRepo;
   metrics: Metrics;
   logger: Logger;
@@ -71,6 +74,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/v1/certificates/external/csr', csrRoutes({ users, csr: deps.csr }));
   app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, uploadsPerClient: config.uploadsPerClient }));
   app.route('/v1/certificates/webhooks/ca', webhookCaRoutes({ users, webhookCa: deps.webhookCa }));
+  app.route('/v1/settings/webhooks', webhooksRoutes({ users, webhooks: deps.webhooks.service }));
   app.route('/v1/health', healthRoutes({ users, certificates, apiKey: config.apiKey, storage: deps.storage }));
   app.route('/v1/metrics', metricsRoutes({ users, metrics, apiKey: config.apiKey }));
   app.route('/v1/audit', auditRoutes({ users, audit: deps.audit }));

@@ -29,6 +29,8 @@ import { createLoginThrottle, type LoginThrottleOptions } from './users/login-th
 import { startSetupWarning } from './users/setup-warning.js';
 import { resetThrottles, throttleResetMarker } from './users/throttle-reset.js';
 import { createUserService } from './users/user-service.js';
+import type { DeliveryOptions } from './webhooks/delivery-loop.js';
+import { createWebhooks, type Webhooks } from './webhooks/webhooks.js';
 import { createValidationPool } from './workers/validation-pool.js';
 import { validateInline, type ValidateTask } from './validation/validate-task.js';
 
@@ -49,6 +51,8 @@ export interface Services {
   storage: ReturnType<typeof createStorageHealth>;
   /** Activations, rejections, fallbacks, expiry, ACME outcomes: event webhooks subscribe here. */
   events: EventBus;
+  /** Event webhooks: admin service, outbox recording (every process), delivery (servers, once listening). */
+  webhooks: Webhooks;
   masterKey: Buffer;
   close(): Promise<void>;
 }
@@ -151,6 +155,7 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Par
   const csr = createCsrService({ repo: createPendingKeysRepo(db, clock), masterKey, clock, logger: options.logger });
   const certificates = createCertificateService({ repo, audit, identities, ticketKeys, validate, validateAtBoot: validateInline, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics, events, pendingKeys: csr });
   const webhookCa = createWebhookCaService({ repo: createWebhookCaRepo(db, clock), audit, trustStore, clock, logger: options.logger });
+  const webhooks = createWebhooks({ db, masterKey, events, trustStore, registry: metrics.registry, clock, logger: options.logger });
   return {
     db,
     users,
@@ -163,8 +168,10 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Par
     trustStore,
     storage,
     events,
+    webhooks,
     masterKey,
     async close() {
+      await webhooks.close();
       await pool?.close();
       await writer?.close();
       metrics.close();
@@ -194,6 +201,8 @@ export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
   requestTimeoutMs?: number;
   /** How often to warn while the admin password is still the default (a minute). */
   setupWarningIntervalMs?: number;
+  /** Webhook delivery: retry delays, attempts, timeout, poll interval (tests use small ones). */
+  webhooks?: DeliveryOptions;
 }
 
 /** Boot rules of SPEC §5 done, not yet listening: `listen` serves `fetch` (hotcert's app, or an embedding app's). */
@@ -279,6 +288,8 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
       certificates.refreshTicketKeys().catch((error: unknown) => logger.error({ event: 'tls.ticket_keys_failed', error_name: (error as Error).name }, 'ticket key rotation failed'));
     }, 60 * 60 * 1000);
     ticketKeyTimer.unref();
+
+    services.webhooks.startDelivery(options.webhooks);
 
     const stopSetupWarning = startSetupWarning({ users, logger, intervalMs: options.setupWarningIntervalMs });
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { blob, index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 export const users = sqliteTable('users', {
   id: integer('id').primaryKey({ autoIncrement: true }),
@@ -89,3 +89,50 @@ export const pendingKeys = sqliteTable('pending_keys', {
   createdBy: text('created_by').notNull(),
   expiresAt: integer('expires_at').notNull(),
 });
+
+/** Event webhooks registered by admins. The HMAC secret is sealed with the master key (context: the id). */
+export const webhooks = sqliteTable('webhooks', {
+  id: text('id').primaryKey(),
+  url: text('url').notNull(),
+  eventsJson: text('events_json').notNull(),
+  secretSealed: blob('secret_sealed', { mode: 'buffer' }).notNull(),
+  enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+  createdAt: integer('created_at').notNull(),
+  createdBy: text('created_by').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+/**
+ * The outbox: one row per (webhook, event), written when the event happens and sent by a delivery loop.
+ * `dedupe_key` makes events that every process emits (expiry) land once per webhook; `claimed_until` is the
+ * lease of the process sending it, so of several processes on one database exactly one sends each attempt.
+ */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    deliveryId: text('delivery_id').notNull().unique(),
+    webhookId: text('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    eventId: text('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    payload: text('payload').notNull(),
+    dedupeKey: text('dedupe_key'),
+    status: text('status', { enum: ['pending', 'sending', 'delivered', 'failed'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    claimedBy: text('claimed_by'),
+    claimedUntil: integer('claimed_until'),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    deliveredAt: integer('delivered_at'),
+  },
+  (table) => [
+    uniqueIndex('webhook_deliveries_dedupe_idx').on(table.webhookId, table.dedupeKey),
+    index('webhook_deliveries_due_idx').on(table.status, table.nextAttemptAt),
+    index('webhook_deliveries_webhook_idx').on(table.webhookId, table.id),
+  ],
+);

@@ -28,6 +28,7 @@ export function openApiDocument(app: Hono, { maxUploadBytes }: DocumentOptions):
         { name: 'users', description: 'Login and user accounts.' },
         { name: 'certificates', description: 'The certificate hotcert serves.' },
         { name: 'webhooks CA', description: 'The trust store for outgoing HTTPS calls.' },
+        { name: 'webhooks', description: 'HTTPS URLs that receive signed event notifications, and their delivery log.' },
         { name: 'monitoring', description: 'Health and metrics.' },
         { name: 'audit', description: 'Who changed what.' },
         { name: 'API reference', description: 'This document and its interactive page.' },

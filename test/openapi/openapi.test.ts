@@ -106,6 +106,7 @@ describe('OpenAPI document: /v1/openapi.json', () => {
     const login = (user: string, password: string) => ({ Authorization: basic(user, password) });
     const tooBig = 'x'.repeat(MAX_UPLOAD_BYTES + 1);
     let csrToDiscard = 0;
+    let webhookId = '';
 
     const samples: (Sample | (() => Sample))[] = [
       { op: 'GET /healthz', why: 'liveness', status: 200 },
@@ -198,6 +199,20 @@ describe('OpenAPI document: /v1/openapi.json', () => {
       () => ({ op: 'GET /v1/certificates/webhooks/ca', why: 'not an admin', headers: bearer('user'), status: 403 }),
       () => ({ op: 'DELETE /v1/certificates/webhooks/ca', why: 'not an admin', headers: bearer('user'), status: 403 }),
       () => ({ op: 'DELETE /v1/certificates/webhooks/ca', why: 'removes', headers: bearer('admin'), status: 200 }),
+
+      () => ({ op: 'POST /v1/settings/webhooks', why: 'registers', headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ url: 'https://hooks.example.test/hotcert' }), status: 201, then: (res) => (webhookId = res.json.webhooks[0].id) }),
+      () => ({ op: 'POST /v1/settings/webhooks', why: 'http:// URL', headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ url: 'http://hooks.example.test/' }), status: 400 }),
+      () => ({ op: 'POST /v1/settings/webhooks', why: 'not an admin', headers: { ...bearer('user'), ...json({}).headers }, body: JSON.stringify({ url: 'https://hooks.example.test/' }), status: 403 }),
+      () => ({ op: 'GET /v1/settings/webhooks', why: 'the list', headers: bearer('admin'), status: 200 }),
+      () => ({ op: 'GET /v1/settings/webhooks', why: 'not an admin', headers: bearer('user'), status: 403 }),
+      () => ({ op: 'GET /v1/settings/webhooks/{id}', why: 'one', url: `/v1/settings/webhooks/${webhookId}`, headers: bearer('admin'), status: 200 }),
+      () => ({ op: 'GET /v1/settings/webhooks/{id}', why: 'unknown', url: '/v1/settings/webhooks/nope', headers: bearer('admin'), status: 404 }),
+      () => ({ op: 'PATCH /v1/settings/webhooks/{id}', why: 'disables', url: `/v1/settings/webhooks/${webhookId}`, headers: { ...bearer('admin'), ...json({}).headers }, body: JSON.stringify({ enabled: false }), status: 200 }),
+      () => ({ op: 'PATCH /v1/settings/webhooks/{id}', why: 'nothing to change', url: `/v1/settings/webhooks/${webhookId}`, headers: { ...bearer('admin'), ...json({}).headers }, body: '{}', status: 400 }),
+      () => ({ op: 'GET /v1/settings/webhooks/{id}/deliveries', why: 'the log', url: `/v1/settings/webhooks/${webhookId}/deliveries?limit=10`, headers: bearer('admin'), status: 200 }),
+      () => ({ op: 'GET /v1/settings/webhooks/{id}/deliveries', why: 'limit out of range', url: `/v1/settings/webhooks/${webhookId}/deliveries?limit=0`, headers: bearer('admin'), status: 400 }),
+      () => ({ op: 'DELETE /v1/settings/webhooks/{id}', why: 'deletes', url: `/v1/settings/webhooks/${webhookId}`, headers: bearer('admin'), status: 200 }),
+      () => ({ op: 'DELETE /v1/settings/webhooks/{id}', why: 'already gone', url: `/v1/settings/webhooks/${webhookId}`, headers: bearer('admin'), status: 404 }),
 
       () => ({ op: 'GET /v1/health', why: 'a user', headers: bearer('user'), status: 200 }),
       { op: 'GET /v1/health', why: 'the API key', headers: { Authorization: `Apikey ${API_KEY}` }, status: 200 },
