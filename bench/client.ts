@@ -1,5 +1,6 @@
 import https from 'node:https';
 import tls from 'node:tls';
+import { loginAsAdmin } from '../test/helpers/admin-login.js';
 
 export interface Reply {
   status: number;
@@ -28,17 +29,12 @@ export function createClient(port: number, maxSockets = 64, localAddress?: strin
 
 export type Client = ReturnType<typeof createClient>;
 
-export const ADMIN_PASSWORD = 'Adm1n-Passw0rd!';
-
-/** First login changes the default admin password; later ones use the new one. */
-export async function adminToken(client: Client): Promise<string> {
-  const basic = (password: string) => `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`;
-  let res = await client.request('POST', '/v1/users/login', { Authorization: basic(ADMIN_PASSWORD) });
-  if (res.status === 401) {
-    res = await client.request('POST', '/v1/users/login', { Authorization: basic('secret'), 'Content-Type': 'application/json' }, JSON.stringify({ new_password: ADMIN_PASSWORD }));
-  }
-  if (res.status !== 200) throw new Error(`admin login failed: ${res.status} ${res.body}`);
-  return (JSON.parse(res.body) as { users: { token: string }[] }).users[0]!.token;
+/** First login changes the default admin password; later ones use the new one (the tests' login, over this client). */
+export function adminToken(client: Client): Promise<string> {
+  return loginAsAdmin(async (headers, body) => {
+    const res = await client.request('POST', '/v1/users/login', headers, body);
+    return { status: res.status, text: res.body };
+  });
 }
 
 export function upload(client: Client, token: string, pem: string, query = ''): Promise<Reply> {

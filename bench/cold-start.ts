@@ -1,4 +1,4 @@
-import { freePort, spawnProcess } from './hotcert-process.js';
+import { freePort, spawnProcess } from '../test/helpers/server-process.js';
 import { handshake } from './client.js';
 import { median, round, sleep } from './stats.js';
 

@@ -1,5 +1,5 @@
 import { createClient, upload } from './client.js';
-import type { RunningProcess, MemorySample } from './hotcert-process.js';
+import type { RunningProcess, MemorySample } from '../test/helpers/server-process.js';
 import type { BenchBundle } from './pki.js';
 import { round, sleep } from './stats.js';
 

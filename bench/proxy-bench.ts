@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { adminToken, createClient, upload } from './client.js';
-import { ROOT, spawnProcess, type MemorySample, type RunningProcess } from './hotcert-process.js';
+import { ROOT, spawnProcess, type MemorySample, type RunningProcess } from '../test/helpers/server-process.js';
 import { swapsUnderLoad, type SwapsUnderLoadResult } from './load.js';
 import type { BenchBundle } from './pki.js';
 import { distribution, round, sleep, type Distribution } from './stats.js';

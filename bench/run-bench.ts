@@ -5,7 +5,7 @@ import path from 'node:path';
 import { measureColdStart } from './cold-start.js';
 import { adminToken, createClient, upload } from './client.js';
 import { measureEventLoop } from './event-loop.js';
-import { ROOT, spawnProcess } from './hotcert-process.js';
+import { ROOT, spawnProcess } from '../test/helpers/server-process.js';
 import { handshakeRate, keepAliveRate, swapsUnderLoad } from './load.js';
 import { measureMemory } from './memory.js';
 import { measureProxy } from './proxy-bench.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basic, bearer, peerCertificate, request } from '../helpers/https-client.js';
+import { adminToken, bearer, peerCertificate, request } from '../helpers/https-client.js';
 import { createChain, type TestChain, leafFingerprint as fp } from '../helpers/pki.js';
 import { freePort, runCli, spawnServer } from '../helpers/spawn-server.js';
 import { waitFor } from '../helpers/wait.js';
@@ -73,11 +73,7 @@ describe('the master key is checked against the database before anything is writ
       expect(versionCount(dir)).toBe(before);
       expect(existsSync(path.join(dir, 'master.key'))).toBe(false);
       expect((await peerCertificate(server.port)).fingerprint).toBe(served);
-      const login = await request(server.port, 'POST', '/v1/users/login', {
-        headers: { Authorization: basic('admin', 'secret'), 'Content-Type': 'application/json' },
-        body: JSON.stringify({ new_password: 'Adm1n-Passw0rd!' }),
-      });
-      const health = await request(server.port, 'GET', '/v1/health', { headers: bearer(login.json.users[0].token) });
+      const health = await request(server.port, 'GET', '/v1/health', { headers: bearer(await adminToken(server.port)) });
       expect(health.json.health.certificate).toMatchObject({ status: 'ok', fingerprint_sha256: served });
 
       // MASTER_KEY_FILE with the same key (a trailing newline, as `echo` writes it) is the same key: accepted and served.

@@ -1,5 +1,6 @@
 import https from 'node:https';
 import tls from 'node:tls';
+import { loginAsAdmin } from './admin-login.js';
 
 export interface HttpsResponse {
   status: number;
@@ -66,4 +67,9 @@ export function peerCertificate(port: number) {
     });
     socket.once('error', reject);
   });
+}
+
+/** An admin token from the server on `port` (see loginAsAdmin). */
+export function adminToken(port: number, password?: string): Promise<string> {
+  return loginAsAdmin((headers, body) => request(port, 'POST', '/v1/users/login', { headers, body }), password);
 }

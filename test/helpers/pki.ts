@@ -162,6 +162,11 @@ function keyParameters(kind: KeyKind): { type: string; options: object; algorith
   }
 }
 
+/** A new key of this kind, never from the RSA pool (for callers that need many distinct keys, such as the benchmark). */
+export function freshKey(kind: KeyKind = 'ec256'): Promise<TestKey> {
+  return generateKey(kind);
+}
+
 /** A key of this kind: RSA from a round-robin pool of 8 per kind (distinct within one chain), others fresh. */
 export function getKey(kind: KeyKind = 'ec256'): Promise<TestKey> {
   if (!kind.startsWith('rsa')) return generateKey(kind);

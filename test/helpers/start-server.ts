@@ -6,9 +6,10 @@ import { afterAll, beforeAll } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startHotcert, type Hotcert, type StartOptions } from '../../src/hotcert.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { basic, bearer, request, type HttpsResponse, type RequestOptions } from './https-client.js';
+import { ADMIN_PASSWORD, loginAsAdmin } from './admin-login.js';
+import { bearer, jsonOrUndefined, request, type HttpsResponse, type RequestOptions } from './https-client.js';
 
-export const ADMIN_PASSWORD = 'Adm1n-Passw0rd!';
+export { ADMIN_PASSWORD };
 
 export interface TestServer {
   hotcert: Hotcert;
@@ -25,9 +26,23 @@ export interface TestServer {
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
-/** hotcert in this process on 127.0.0.1:0 with a fresh data directory and a controllable clock. */
+/** A request answered by the Hono app in this process, without a socket (and without a client address). */
+async function appRequest(hotcert: Hotcert, method: string, path: string, options: RequestOptions = {}): Promise<HttpsResponse> {
+  const body = typeof options.body === 'string' || options.body === undefined ? options.body : new Uint8Array(options.body);
+  const res = await hotcert.app.request(path, { method, ...(options.headers ? { headers: options.headers } : {}), ...(body !== undefined ? { body } : {}) });
+  const text = await res.text();
+  const headers: Record<string, string> = {};
+  res.headers.forEach((value, name) => (headers[name] = value));
+  return { status: res.status, headers, text, json: jsonOrUndefined(text) };
+}
+
+/**
+ * hotcert in this process on 127.0.0.1:0 with a fresh data directory and a controllable clock.
+ * `via: 'app'` sends `request`, `adminToken` and `upload` through `app.request()` instead of HTTPS: for tests of
+ * API logic, where a TLS handshake per request adds time and nothing else (TLS tests keep the default).
+ */
 export async function startTestServer(
-  options: { env?: Record<string, string>; dataDir?: string; start?: Partial<StartOptions> } = {},
+  options: { env?: Record<string, string>; dataDir?: string; start?: Partial<StartOptions>; via?: 'https' | 'app' } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'hotcert-test-'));
   const logs: string[] = [];
@@ -56,21 +71,13 @@ export async function startTestServer(
     dataDir,
     logs,
     clock,
-    request: (method, p, requestOptions) => request(hotcert.port, method, p, requestOptions),
+    request: (method, p, requestOptions) => (options.via === 'app' ? appRequest(hotcert, method, p, requestOptions) : request(hotcert.port, method, p, requestOptions)),
     async adminToken() {
       if (token) {
         const check = await server.request('GET', '/v1/certificates/external', { headers: bearer(token) });
         if (check.status === 200) return token;
       }
-      let res = await server.request('POST', '/v1/users/login', { headers: { Authorization: basic('admin', ADMIN_PASSWORD) } });
-      if (res.status === 401) {
-        res = await server.request('POST', '/v1/users/login', {
-          headers: { Authorization: basic('admin', 'secret'), 'Content-Type': 'application/json' },
-          body: JSON.stringify({ new_password: ADMIN_PASSWORD }),
-        });
-      }
-      if (res.status !== 200) throw new Error(`admin login failed: ${res.status} ${res.text}`);
-      token = res.json.users[0].token as string;
+      token = await loginAsAdmin((headers, body) => server.request('POST', '/v1/users/login', { headers, body }));
       return token;
     },
     upload: (pem, t, headers = {}, query = '') =>

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, createHotcert } from '../../src/index.js';
-import { basic, bearer, peerCertificate, request } from '../helpers/https-client.js';
+import { adminToken, bearer, peerCertificate, request } from '../helpers/https-client.js';
 import { createChain } from '../helpers/pki.js';
 import { ROOT } from '../helpers/spawn-server.js';
 
@@ -60,12 +60,7 @@ describe('library mode: the example application', () => {
   });
 
   it('presents an uploaded certificate on the next handshake, and the application keeps answering', async () => {
-    const login = await request(example.port, 'POST', '/v1/users/login', {
-      headers: { Authorization: basic('admin', 'secret'), 'Content-Type': 'application/json' },
-      body: JSON.stringify({ new_password: 'Examp1e-Passw0rd!' }),
-    });
-    expect(login.status).toBe(200);
-    const token = login.json.users[0].token as string;
+    const token = await adminToken(example.port);
     const chain = await createChain({ keyKind: 'ec256', sans: ['localhost', '127.0.0.1'] });
     const uploaded = await request(example.port, 'POST', '/v1/certificates/external', {
       headers: { ...bearer(token), 'Content-Type': 'text/plain' },

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basic, bearer, peerCertificate, request } from '../helpers/https-client.js';
+import { adminToken, bearer, peerCertificate, request } from '../helpers/https-client.js';
 import { createChain } from '../helpers/pki.js';
-import { spawnServer } from '../helpers/spawn-server.js';
+import { servedByEveryProcess, spawnServer } from '../helpers/spawn-server.js';
 import { startUpstream, type UpstreamApp } from './upstream-app.js';
 import { connectWebSocket } from './websocket.js';
 
@@ -28,29 +28,22 @@ describe('`hotcert serve` with UPSTREAM', () => {
       const ws = await connectWebSocket(server.port, '/ws');
       expect(await ws.echo('through the process')).toBe('through the process');
 
-      let login = await request(server.port, 'POST', '/v1/users/login', {
-        headers: { Authorization: basic('admin', 'secret'), 'Content-Type': 'application/json' },
-        body: JSON.stringify({ new_password: 'Proxy-Passw0rd!' }),
-      });
-      if (login.status !== 200) login = await request(server.port, 'POST', '/v1/users/login', { headers: { Authorization: basic('admin', 'Proxy-Passw0rd!') } });
-      const token = login.json.users[0].token as string;
+      const token = await adminToken(server.port);
       const chain = await createChain();
       const upload = await request(server.port, 'POST', '/v1/certificates/external', { headers: { ...bearer(token), 'Content-Type': 'text/plain' }, body: chain.bundle });
       expect(upload.status).toBe(201);
       // Every worker serves it (each picks the change up from the database), and the application still answers.
       const expected = chain.leaf.cert.fingerprint256.replaceAll(':', '').toLowerCase();
-      for (let tries = 0; tries < 200; tries++) {
-        const peers = await Promise.all(Array.from({ length: 2 * workers }, () => peerCertificate(server.port)));
-        if (peers.every((peer) => peer.fingerprint === expected)) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      expect((await peerCertificate(server.port)).fingerprint).toBe(expected);
+      await servedByEveryProcess(server, expected);
+      const peers = await Promise.all(Array.from({ length: 2 * workers }, () => peerCertificate(server.port)));
+      expect(peers.map((peer) => peer.fingerprint)).toEqual(peers.map(() => expected));
       expect((await request(server.port, 'GET', '/app/after-upload')).status).toBe(200);
       expect(await ws.echo('after the upload')).toBe('after the upload');
 
       const proxied = server.logs.filter((line) => line.event === 'http.request' && line.route === 'proxy');
       expect(proxied.map((line) => line.request_id)).toEqual(expect.arrayContaining([`proc-${workers}-0`, `proc-${workers}-3`]));
-      expect(await server.stop('SIGTERM')).toBe(0);
+      await server.stop('SIGTERM');
+      expect(server.child.exitCode).toBe(0);
     } finally {
       await server.stop('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });

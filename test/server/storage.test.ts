@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basic, bearer, peerCertificate, request } from '../helpers/https-client.js';
+import { adminToken, basic, bearer, peerCertificate, request } from '../helpers/https-client.js';
 import { createChain, type TestChain, leafFingerprint as fp } from '../helpers/pki.js';
 import { spawnServer } from '../helpers/spawn-server.js';
 import { ADMIN_PASSWORD, startTestServer } from '../helpers/start-server.js';
@@ -93,11 +93,7 @@ describe('a full data directory (real tmpfs, real ENOSPC, real process)', () => 
     let server = await spawnServer({ DATA_DIR: dir });
     try {
       const login = (password: string) => request(server.port, 'POST', '/v1/users/login', { headers: { Authorization: basic('admin', password) } });
-      const changed = await request(server.port, 'POST', '/v1/users/login', {
-        headers: { Authorization: basic('admin', 'secret'), 'Content-Type': 'application/json' },
-        body: JSON.stringify({ new_password: ADMIN_PASSWORD }),
-      });
-      const token = changed.json.users[0].token as string;
+      const token = await adminToken(server.port);
       const upload = (chain: TestChain) =>
         request(server.port, 'POST', '/v1/certificates/external', { headers: { ...bearer(token), 'Content-Type': 'text/plain' }, body: chain.bundle });
       const health = async () => (await request(server.port, 'GET', '/v1/health', { headers: bearer(token) })).json.health;
@@ -217,11 +213,7 @@ describe('a data directory whose file system turns read-only under the server (e
     const [first, second] = await Promise.all([createChain(), createChain()]);
     const server = await spawnServer({ DATA_DIR: dir });
     try {
-      const changed = await request(server.port, 'POST', '/v1/users/login', {
-        headers: { Authorization: basic('admin', 'secret'), 'Content-Type': 'application/json' },
-        body: JSON.stringify({ new_password: ADMIN_PASSWORD }),
-      });
-      const token = changed.json.users[0].token as string;
+      const token = await adminToken(server.port);
       const upload = (chain: TestChain) =>
         request(server.port, 'POST', '/v1/certificates/external', { headers: { ...bearer(token), 'Content-Type': 'text/plain' }, body: chain.bundle });
       expect((await upload(first)).status).toBe(201);

@@ -5,7 +5,7 @@ import { useAdminServer } from '../helpers/start-server.js';
 const json = { 'Content-Type': 'application/json' };
 
 describe('account rules beyond WhatsApp: own password changes prove the old one; no look-alike names', () => {
-  const ctx = useAdminServer();
+  const ctx = useAdminServer({ via: 'app' });
 
   const createUser = (username: string, password = 'Frank-Passw0rd!') =>
     ctx.server.request('POST', '/v1/users', { headers: { ...bearer(ctx.token), ...json }, body: JSON.stringify({ username, password }) });

@@ -26,7 +26,7 @@ async function login(server: TestServer): Promise<string> {
 
 describe('expired login tokens are deleted', () => {
   it('by the next login', async () => {
-    const server = await startTestServer();
+    const server = await startTestServer({ via: 'app' });
     try {
       await server.adminToken();
       const old = [await login(server), await login(server)];
@@ -43,7 +43,7 @@ describe('expired login tokens are deleted', () => {
   });
 
   it('by a timer, on a server where nobody logs in', async () => {
-    const server = await startTestServer({ start: { tokenPurgeIntervalMs: 50 } });
+    const server = await startTestServer({ via: 'app', start: { tokenPurgeIntervalMs: 50 } });
     try {
       await server.adminToken();
       await login(server);

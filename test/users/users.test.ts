@@ -9,7 +9,7 @@ describe('users and login (WhatsApp compatible)', () => {
   let admin: string;
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ via: 'app' });
   });
   afterAll(() => server.close());
 

@@ -1,13 +1,30 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** dist/bench/ when compiled; the package root is two levels up. */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** BENCH_CLI runs another build of hotcert (e.g. a checkout of main) under this benchmark, for before/after figures. */
+/**
+ * Server processes for the tests and the benchmark alike: spawn `hotcert serve` (or another script), wait
+ * for its `listening` line, read its JSON log, stop it. Runs from test/helpers/ (vitest) and from
+ * dist/test/helpers/ (the compiled benchmark), so the package root is found, not counted.
+ */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above test/helpers');
+    dir = parent;
+  }
+  return dir;
+}
+
+export const ROOT = packageRoot();
+/** BENCH_CLI runs another build of hotcert (e.g. a checkout of main) under the benchmark, for before/after figures. */
 export const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist', 'src', 'cli', 'hotcert.js');
 export const SERVER_HOOK = path.join(ROOT, 'dist', 'bench', 'server-hook.js');
+
+export type LogEntry = Record<string, unknown>;
 
 export interface MemorySample {
   rss: number;
@@ -23,11 +40,20 @@ export interface RunningProcess {
   cpus: string | undefined;
   port: number;
   spawnedAt: number;
-  listening: Record<string, unknown>;
-  logs: Record<string, unknown>[];
+  /** The (last awaited) `listening` log line. */
+  listening: LogEntry;
+  /** Every log line, when started with `keepLogs`. */
+  logs: LogEntry[];
+  stderr: string[];
+  /**
+   * Resolves with the first log line `match` accepts: one already kept (with `keepLogs`) or the next to come.
+   * The event to wait for when another process or thread makes a change; `timeoutMs` is only a safety net.
+   */
+  waitForLog(match: (entry: LogEntry) => boolean, timeoutMs?: number): Promise<LogEntry>;
   /** Only when started with `hook: true`: asks the server process for process.memoryUsage(), optionally after a forced GC. */
   memory(options?: { gc?: boolean }): Promise<MemorySample>;
-  stop(): Promise<void>;
+  /** Sends `signal` (SIGKILL after 5 s if it is still running) and resolves once it exited (`child.exitCode` then tells how). */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export function freePort(): Promise<number> {
@@ -73,10 +99,11 @@ export async function spawnProcess(options: SpawnOptions): Promise<RunningProces
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', MALLOC_ARENA_MAX: '2', DATA_DIR: options.dataDir, ...options.env, PORT: String(port) },
     stdio: options.hook ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
-  const logs: Record<string, unknown>[] = [];
+  const logs: LogEntry[] = [];
   const stderr: string[] = [];
+  const waiters = new Set<(entry: LogEntry) => void>();
   let buffered = '';
-  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+  const listening = await new Promise<LogEntry>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`server did not listen within ${options.timeoutMs ?? 15_000} ms: ${stderr.join('')}`));
@@ -84,26 +111,28 @@ export async function spawnProcess(options: SpawnOptions): Promise<RunningProces
     let done = false;
     let seen = 0;
     child.stdout!.on('data', (chunk: Buffer) => {
-      if (done && !options.keepLogs) return;
+      // Under load nobody reads the log: skip the parsing unless it is kept or awaited.
+      if (done && !options.keepLogs && waiters.size === 0) return;
       buffered += chunk.toString('utf8');
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
-        let entry: Record<string, unknown>;
+        let entry: LogEntry;
         try {
-          entry = JSON.parse(line) as Record<string, unknown>;
+          entry = JSON.parse(line) as LogEntry;
         } catch {
           continue;
         }
         if (options.keepLogs) logs.push(entry);
+        for (const waiter of [...waiters]) waiter(entry);
         if (!done && entry.event === 'listening' && ++seen >= (options.listenings ?? 1)) {
           done = true;
           clearTimeout(timer);
           resolve(entry);
         }
       }
-      if (done && !options.keepLogs) buffered = '';
+      if (done && !options.keepLogs && waiters.size === 0) buffered = '';
     });
     child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk.toString('utf8')));
     child.once('exit', (code) => {
@@ -120,6 +149,33 @@ export async function spawnProcess(options: SpawnOptions): Promise<RunningProces
     spawnedAt,
     listening,
     logs,
+    stderr,
+    waitForLog(match, timeoutMs = 15_000) {
+      const kept = logs.find(match);
+      if (kept) return Promise.resolve(kept);
+      return new Promise<LogEntry>((resolve, reject) => {
+        const waiter = (entry: LogEntry) => {
+          if (!match(entry)) return;
+          finish();
+          resolve(entry);
+        };
+        const onExit = (code: number | null) => {
+          finish();
+          reject(new Error(`server exited with ${code} before the awaited log line: ${stderr.join('')}`));
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(new Error(`the awaited log line did not come within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const finish = () => {
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          child.off('exit', onExit);
+        };
+        waiters.add(waiter);
+        child.once('exit', onExit);
+      });
+    },
     memory(request = {}) {
       if (!options.hook || !child.send) return Promise.reject(new Error('started without the bench hook'));
       const id = ++nextId;
@@ -135,7 +191,7 @@ export async function spawnProcess(options: SpawnOptions): Promise<RunningProces
         child.send({ type: 'memory', id, gc: request.gc ?? false });
       });
     },
-    stop: () =>
+    stop: (signal = 'SIGTERM') =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
@@ -143,7 +199,7 @@ export async function spawnProcess(options: SpawnOptions): Promise<RunningProces
           clearTimeout(force);
           resolve();
         });
-        child.kill('SIGTERM');
+        child.kill(signal);
       }),
   };
 }
