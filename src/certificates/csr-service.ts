@@ -1,14 +1,11 @@
-import 'reflect-metadata';
 import { createHash, createPublicKey, generateKeyPair, webcrypto, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
-import * as x509 from '@peculiar/x509';
 import type { Logger } from 'pino';
 import type { PendingKeyRow, PendingKeysRepo } from '../db/pending-keys-repo.js';
 import { seal, unseal } from '../secrets/seal.js';
 import type { ChangeContext } from './certificate-service.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import { x509Library } from './x509-library.js';
 
 export const CSR_KEY_TYPES = ['ec-p256', 'rsa-2048', 'rsa-3072'] as const;
 export type CsrKeyType = (typeof CSR_KEY_TYPES)[number];
@@ -69,6 +66,7 @@ function toView(row: PendingKeyRow): PendingCsrView {
 
 /** Builds the PKCS#10 request: CN = the first name, every name in subjectAltName (DNS or IP). */
 async function buildCsr(names: string[], type: CsrKeyType, privateKey: KeyObject, publicKey: KeyObject): Promise<string> {
+  const x509 = await x509Library();
   const algorithm = ALGORITHMS[type];
   const subtle = webcrypto.subtle;
   const keys = {

@@ -1,9 +1,6 @@
-import 'reflect-metadata';
 import { KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import os from 'node:os';
-import * as x509 from '@peculiar/x509';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import { x509Library } from './x509-library.js';
 
 export interface SelfSigned {
   keyPem: string;
@@ -17,6 +14,7 @@ const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as con
  * WebCrypto does the key generation and signing on libuv's thread pool, off the event loop.
  */
 export async function createSelfSigned(now: number, hostname = os.hostname()): Promise<SelfSigned> {
+  const x509 = await x509Library();
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const names = [...new Set(['localhost', hostname].filter((name) => /^[A-Za-z0-9.-]+$/.test(name)))];
   const cert = await x509.X509CertificateGenerator.createSelfSigned({

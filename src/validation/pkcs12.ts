@@ -1,4 +1,5 @@
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type Forge from 'node-forge';
 import { finding, type Finding } from './findings.js';
 import { CERTIFICATE_LABEL, encodePem, MAX_INPUT_BYTES } from './pem-splitter.js';
 
@@ -7,6 +8,10 @@ export const PKCS12_PASSWORD_HEADER = 'X-Pkcs12-Password';
 export const MAX_ITERATIONS = 1_000_000;
 
 export type Pkcs12Conversion = { ok: true; pem: string; warnings: Finding[] } | { ok: false; errors: Finding[]; warnings: Finding[] };
+
+let forgeLibrary: typeof Forge | undefined;
+/** node-forge, loaded on the first PKCS#12 upload: ~12 MB per thread that PEM uploads never need. */
+const forgeOnce = (): typeof Forge => (forgeLibrary ??= createRequire(import.meta.url)('node-forge') as typeof Forge);
 
 const notPfx = () =>
   finding('pkcs12-invalid', 'the upload is not a readable PKCS#12 (PFX) file; export it again (Windows: certificate export with the private key, or `openssl pkcs12 -export -inkey key.pem -in cert.pem -certfile chain.pem -out bundle.pfx`), or upload PEM text with Content-Type: text/plain');
@@ -19,11 +24,12 @@ const fail = (error: Finding): Pkcs12Conversion => ({ ok: false, errors: [error]
  * CPU work (key derivation): it runs in the validation worker. Never throws, never quotes the input.
  */
 export function pkcs12ToPem(der: Uint8Array, password: string): Pkcs12Conversion {
+  const forge = forgeOnce();
   if (der.byteLength === 0) return fail(notPfx());
   if (der.byteLength > MAX_INPUT_BYTES) {
     return fail(finding('pem-too-large', `the upload is larger than ${MAX_INPUT_BYTES} bytes; a PKCS#12 file with one key and its chain is a few kilobytes`));
   }
-  let asn1: forge.asn1.Asn1;
+  let asn1: Forge.asn1.Asn1;
   try {
     asn1 = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('binary')), true);
   } catch {
@@ -33,7 +39,7 @@ export function pkcs12ToPem(der: Uint8Array, password: string): Pkcs12Conversion
   if (iterations > MAX_ITERATIONS) {
     return fail(finding('pkcs12-iterations', `the PKCS#12 file asks for ${iterations} key-derivation iterations, more than the ${MAX_ITERATIONS} hotcert allows (exports use 2,048 to 600,000); export it again with the defaults`));
   }
-  let pfx: forge.pkcs12.Pkcs12Pfx;
+  let pfx: Forge.pkcs12.Pkcs12Pfx;
   try {
     pfx = openKeepingBytes(asn1, password);
   } catch (error) {
@@ -76,7 +82,8 @@ export function pkcs12ToPem(der: Uint8Array, password: string): Pkcs12Conversion
  * With its parsers refused, it hands back every bag as the ASN.1 it decrypted (its documented path for
  * types it does not know), so the certificates keep their exact bytes (and fingerprints). Synchronous.
  */
-function openKeepingBytes(asn1: forge.asn1.Asn1, password: string): forge.pkcs12.Pkcs12Pfx {
+function openKeepingBytes(asn1: Forge.asn1.Asn1, password: string): Forge.pkcs12.Pkcs12Pfx {
+  const forge = forgeOnce();
   const pki = forge.pki as { certificateFromAsn1: unknown; privateKeyFromAsn1: unknown };
   const { certificateFromAsn1, privateKeyFromAsn1 } = pki;
   const refuse = () => {
@@ -97,9 +104,10 @@ function openKeepingBytes(asn1: forge.asn1.Asn1, password: string): forge.pkcs12
  * and the PBE or PBKDF2 parameters of every encrypted bag (a SEQUENCE with a salt OCTET STRING followed by an
  * INTEGER). Checked before any key derivation. Bounded: nested DER is opened to a depth of 4.
  */
-function largestIterationCount(root: forge.asn1.Asn1): number {
+function largestIterationCount(root: Forge.asn1.Asn1): number {
+  const forge = forgeOnce();
   let largest = 0;
-  const walk = (node: forge.asn1.Asn1, depth: number): void => {
+  const walk = (node: Forge.asn1.Asn1, depth: number): void => {
     if (!Array.isArray(node.value)) {
       const bytes = node.value;
       if (isUniversal(node, forge.asn1.Type.OCTETSTRING) && depth < 4 && bytes.length > 2 && bytes.charCodeAt(0) === 0x30) {
@@ -124,7 +132,7 @@ function largestIterationCount(root: forge.asn1.Asn1): number {
   return largest;
 }
 
-const isUniversal = (node: forge.asn1.Asn1, type: number) => node.tagClass === forge.asn1.Class.UNIVERSAL && node.type === type;
+const isUniversal = (node: Forge.asn1.Asn1, type: number) => node.tagClass === forgeOnce().asn1.Class.UNIVERSAL && node.type === type;
 
 /** An unsigned INTEGER's value; anything longer than 6 bytes counts as huge. */
 function integerValue(bytes: string): number {

@@ -24,6 +24,9 @@ export const ROOT = packageRoot();
 export const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist', 'src', 'cli', 'hotcert.js');
 export const SERVER_HOOK = path.join(ROOT, 'dist', 'bench', 'server-hook.js');
 
+/** As package.json's start script and the Dockerfile run hotcert (see README, Performance). */
+export const HOTCERT_NODE_ARGS = ['--max-semi-space-size=1'];
+
 export type LogEntry = Record<string, unknown>;
 
 export interface MemorySample {
@@ -88,7 +91,8 @@ export interface SpawnOptions {
 /** Starts a server process (hotcert by default) and resolves once it logged `listening`. */
 export async function spawnProcess(options: SpawnOptions): Promise<RunningProcess> {
   const port = options.port ?? (await freePort());
-  const nodeArgs = [...(options.nodeArgs ?? [])];
+  // hotcert runs with the V8 flags `npm start` and the Docker image give it; other scripts (the bare server) without.
+  const nodeArgs = [...(options.script === undefined ? HOTCERT_NODE_ARGS : []), ...(options.nodeArgs ?? [])];
   if (options.hook) nodeArgs.push('--expose-gc', '--import', SERVER_HOOK);
   const spawnedAt = performance.now();
   const argv = [process.execPath, ...nodeArgs, options.script ?? CLI, ...(options.args ?? ['serve'])];
