@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
+import type tls from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { guardConnections } from './connection-lifecycle.js';
@@ -24,6 +25,8 @@ export interface ListenOptions {
   forward?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   /** Reverse proxy mode: the server's 'upgrade' event (without it, Upgrade requests reach the app as plain ones). */
   upgrade?: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
+  /** ACME TLS-ALPN-01 (src/acme/challenge-responder.ts): `acme-tls/1` handshakes get the challenge certificate. */
+  challenges?: Pick<tls.TlsOptions, 'ALPNCallback' | 'SNICallback'> | undefined;
 }
 
 export interface RunningServer {
@@ -42,7 +45,7 @@ export function startServer(options: ListenOptions): Promise<RunningServer> {
   const listener = forward ? (req: IncomingMessage, res: ServerResponse) => forward(req, res) || void app(req, res) : app;
   // noDelay: http.Server turns Nagle off by default, tls.Server does not; with it on, a keep-alive answer
   // written in two pieces waits for the client's delayed ACK (measured: proxied req/s cut to a fifth).
-  const server = http2.createSecureServer({ ...options.identities.serverOptions(), allowHTTP1: true, noDelay: true, handshakeTimeout: options.handshakeTimeoutMs ?? 10_000 });
+  const server = http2.createSecureServer({ ...options.identities.serverOptions(), ...options.challenges, allowHTTP1: true, noDelay: true, handshakeTimeout: options.handshakeTimeoutMs ?? 10_000 });
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   // With allowHTTP1, Node runs its http.Server slow-loris checks for HTTP/1.1 connections on these fields.
   Object.assign(server, {
