@@ -6,11 +6,7 @@ import { unseal } from '../secrets/seal.js';
 /** RFC 8737: the ALPN protocol of a TLS-ALPN-01 validation handshake. */
 export const ACME_TLS_ALPN = 'acme-tls/1';
 
-/** What the ALPN callback leaves on the socket for the SNI callback of the same handshake. */
-const wantsChallenge = Symbol('acme-tls/1 requested');
-
 type ChallengesRepo = ReturnType<typeof createAcmeChallengesRepo>;
-type MarkedSocket = tls.TLSSocket & { [wantsChallenge]?: string };
 
 export const challengeKeyContext = (token: string) => `acme-challenge:${token}`;
 
@@ -22,30 +18,25 @@ export function createChallengeResponder(deps: { repo: ChallengesRepo; masterKey
   const { repo, masterKey, clock, logger } = deps;
   // A challenge's context is built once per token, not per validation handshake (the CA makes several).
   const contexts = new Map<string, tls.SecureContext>();
+  let tlsAlpnEnabled = false;
 
   return {
+    /** Whether hotcert's listener should look for `acme-tls/1` handshakes (ACME on, with TLS-ALPN-01). */
+    tlsAlpnEnabled: () => tlsAlpnEnabled,
+    setTlsAlpnEnabled(enabled: boolean): void {
+      tlsAlpnEnabled = enabled;
+    },
+
     /**
-     * Node runs the ALPN callback before the certificate callback (SNICallback) of the same handshake;
-     * `this` is the socket in both, so the mark tells SNICallback to answer with the challenge certificate.
+     * The TLS server that `acme-tls/1` connections are handed to (tls-alpn-router.ts): it answers with
+     * the challenge certificate for the SNI name, or fails the handshake when none is pending.
      */
-    tlsOptions(): Pick<tls.TlsOptions, 'ALPNCallback' | 'SNICallback'> {
-      return {
-        ALPNCallback(this: MarkedSocket, { servername, protocols }: { servername: string; protocols: string[] }) {
-          if (protocols.includes(ACME_TLS_ALPN) && servername) {
-            this[wantsChallenge] = servername.toLowerCase();
-            return ACME_TLS_ALPN;
-          }
-          // What http2.createSecureServer with allowHTTP1 negotiates by itself: h2 first.
-          if (protocols.includes('h2')) return 'h2';
-          if (protocols.includes('http/1.1')) return 'http/1.1';
-          return undefined;
-        },
-        SNICallback(this: MarkedSocket, servername: string, callback: (error: Error | null, context?: tls.SecureContext) => void) {
-          const name = this[wantsChallenge];
-          // Every other handshake keeps the listener's own (real) certificate.
-          if (name === undefined) return callback(null, undefined);
-          delete this[wantsChallenge];
-          tlsAlpnContext(name).then(
+    createChallengeServer(handshakeTimeoutMs: number): tls.Server {
+      const server = tls.createServer({
+        ALPNProtocols: [ACME_TLS_ALPN],
+        handshakeTimeout: handshakeTimeoutMs,
+        SNICallback(servername, callback) {
+          tlsAlpnContext(servername.toLowerCase()).then(
             (context) => (context ? callback(null, context) : callback(new Error(`no pending TLS-ALPN-01 challenge for ${servername}`))),
             (error: unknown) => {
               logger.error({ event: 'acme.challenge_lookup_failed', error_name: (error as Error).name }, 'reading the pending challenge failed');
@@ -53,7 +44,11 @@ export function createChallengeResponder(deps: { repo: ChallengesRepo; masterKey
             },
           );
         },
-      };
+      });
+      // The validator only reads the certificate; nothing is served over this connection.
+      server.on('secureConnection', (socket) => socket.end());
+      server.on('tlsClientError', (error) => logger.debug({ event: 'acme.challenge_handshake_failed', code: (error as NodeJS.ErrnoException).code }, 'acme-tls/1 handshake failed'));
+      return server;
     },
 
     /** The key authorization to answer for an HTTP-01 token, or undefined. */
