@@ -77,7 +77,7 @@ export interface ServiceOptions {
   /** Read-only commands (`hotcert status`): never create the directory, the database or a key; write nothing. */
   readOnly?: boolean | undefined;
   /** ACME lease, backoff and polling (tests use short ones). */
-  acme?: Pick<Parameters<typeof createAcmeService>[0], 'leaseMs' | 'backoff' | 'renewalInfoIntervalMs' | 'pollMs' | 'random'> | undefined;
+  acme?: Pick<Parameters<typeof createAcmeService>[0], 'leaseMs' | 'backoff' | 'renewalInfoIntervalMs' | 'pollMs' | 'requestRetry' | 'random'> | undefined;
   /** Limits of the login throttle (tests use small ones). */
   loginThrottle?: Partial<Omit<LoginThrottleOptions, 'clock' | 'resetMarker'>>;
 }

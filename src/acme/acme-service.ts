@@ -12,7 +12,7 @@ import type { EventBus } from '../events/events.js';
 import type { Metrics } from '../observability/metrics.js';
 import { seal, unseal } from '../secrets/seal.js';
 import { AcmeConfigError, challengeOf, parseAcmeSettings, publicSettings, type AcmeConfig, type AcmeConfigOrigin, type AcmeInput } from './acme-config.js';
-import { configureAcmeHttp } from './acme-http.js';
+import { configureAcmeHttp, type RequestRetry } from './acme-http.js';
 import { challengeKeyContext } from './challenge-responder.js';
 import { generateKey, issueCertificate, type ChallengeStore } from './issue-certificate.js';
 import { certificateId, fetchRenewalWindow, renewalInfoUrl } from './renewal-info.js';
@@ -54,6 +54,8 @@ export interface AcmeServiceDeps {
   onTlsAlpnChange?: ((enabled: boolean) => void) | undefined;
   /** acme-client's polling of challenge and order status. */
   pollMs?: number | undefined;
+  /** Timeout and retries of each request to the CA. */
+  requestRetry?: RequestRetry | undefined;
 }
 
 interface StoredAccount {
@@ -117,7 +119,7 @@ export function createAcmeService(deps: AcmeServiceDeps) {
 
   function useAgentFor(config: AcmeConfig): void {
     if (agentFor === config.directoryCaPem) return;
-    configureAcmeHttp(config.directoryCaPem);
+    configureAcmeHttp(config.directoryCaPem, deps.requestRetry);
     agentFor = config.directoryCaPem;
   }
 
