@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
+import type { AcmeService } from './acme/acme-service.js';
 import { adminRoutes } from './admin/admin-routes.js';
 import type { CertificateService } from './certificates/certificate-service.js';
 import type { CsrService } from './certificates/csr-service.js';
@@ -18,6 +19,7 @@ import { requestLog } from './http/request-log.js';
 import { securityHeaders } from './http/security-headers.js';
 import { json } from './http/respond.js';
 import type { Metrics } from './observability/metrics.js';
+import { acmeRoutes } from './routes/acme/acme-routes.js';
 import { apiReferenceRoutes } from './routes/api-reference/api-reference-routes.js';
 import { auditRoutes } from './routes/audit/audit-routes.js';
 import { certificatesRoutes } from './routes/certificates/certificates-routes.js';
@@ -35,6 +37,7 @@ export interface AppDeps {
   users: UserService;
   certificates: CertificateService;
   csr: CsrService;
+  acme: AcmeService;
   webhookCa: WebhookCaService;
   webhooks: Pick<Webhooks, 'service'>;
   audit: AuditRepo;
@@ -71,11 +74,12 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/healthz', healthDocs.healthz, (c) => json(c, { status: 'ok' }));
 
   app.route('/v1/users', usersRoutes({ users }));
+  app.route('/v1/certificates/acme', acmeRoutes({ users, acme: deps.acme }));
   app.route('/v1/certificates/external/csr', csrRoutes({ users, csr: deps.csr }));
   app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, uploadsPerClient: config.uploadsPerClient }));
   app.route('/v1/certificates/webhooks/ca', webhookCaRoutes({ users, webhookCa: deps.webhookCa }));
   app.route('/v1/settings/webhooks', webhooksRoutes({ users, webhooks: deps.webhooks.service }));
-  app.route('/v1/health', healthRoutes({ users, certificates, apiKey: config.apiKey, storage: deps.storage }));
+  app.route('/v1/health', healthRoutes({ users, certificates, acme: deps.acme, apiKey: config.apiKey, storage: deps.storage }));
   app.route('/v1/metrics', metricsRoutes({ users, metrics, apiKey: config.apiKey }));
   app.route('/v1/audit', auditRoutes({ users, audit: deps.audit }));
   app.route('/admin', adminRoutes());

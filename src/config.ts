@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { AcmeConfigError, acmeInputFromEnv, envNames, parseAcmeSettings, type AcmeConfig } from './acme/acme-config.js';
 import { describeFsError } from './describe-fs-error.js';
 import { TLS_PROFILES, type TlsProfile } from './tls/tls-profile.js';
 import { initialAdminPassword, InitialAdminPasswordError } from './users/initial-admin-password.js';
@@ -23,6 +24,8 @@ export interface Config {
   upstreamTimeoutMs: number;
   /** Largest request body forwarded to the upstream; undefined means no limit. */
   maxProxyBodyBytes: number | undefined;
+  /** ACME_*: certificates from an ACME CA (src/acme/); undefined when ACME_DIRECTORY_URL is not set. */
+  acme: AcmeConfig | undefined;
 }
 
 /** A plain-HTTP upstream on a host and port, or on a unix socket. */
@@ -157,6 +160,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (error instanceof InitialAdminPasswordError) throw new ConfigError(error.message);
     throw error;
   }
+  let acme: AcmeConfig | undefined;
+  try {
+    const input = acmeInputFromEnv(env);
+    acme = input && parseAcmeSettings(input, envNames);
+  } catch (error) {
+    if (error instanceof AcmeConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
   return {
     port: value.PORT,
     host: value.HOST,
@@ -173,5 +184,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     upstream: value.UPSTREAM,
     upstreamTimeoutMs: value.UPSTREAM_TIMEOUT_MS,
     maxProxyBodyBytes: value.MAX_PROXY_BODY_BYTES < 0 ? undefined : value.MAX_PROXY_BODY_BYTES,
+    acme,
   };
 }

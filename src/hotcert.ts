@@ -2,6 +2,9 @@ import type { Hono } from 'hono';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { createAcmeService } from './acme/acme-service.js';
+import { createChallengeResponder } from './acme/challenge-responder.js';
+import { startHttpChallengeServer, type HttpChallengeServer } from './acme/http-challenge-server.js';
 import { createApp } from './app.js';
 import { createCertificateService } from './certificates/certificate-service.js';
 import { createCsrService } from './certificates/csr-service.js';
@@ -9,6 +12,9 @@ import { createWebhookCaService } from './certificates/webhook-ca-service.js';
 import type { Config } from './config.js';
 import { describeFsError } from './describe-fs-error.js';
 import { createEventBus, type EventBus } from './events/events.js';
+import { createAcmeAccountRepo } from './db/acme-account-repo.js';
+import { createAcmeChallengesRepo } from './db/acme-challenges-repo.js';
+import { createAcmeRenewalRepo } from './db/acme-renewal-repo.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { createPendingKeysRepo } from './db/pending-keys-repo.js';
@@ -44,6 +50,10 @@ export interface Services {
   certificates: ReturnType<typeof createCertificateService>;
   webhookCa: ReturnType<typeof createWebhookCaService>;
   csr: ReturnType<typeof createCsrService>;
+  /** ACME issuance and renewal (src/acme/); idle while ACME is not configured. */
+  acme: ReturnType<typeof createAcmeService>;
+  /** Answers pending ACME challenges (TLS-ALPN-01 in the handshake, HTTP-01 on ACME_HTTP_PORT). */
+  challengeResponder: ReturnType<typeof createChallengeResponder>;
   audit: ReturnType<typeof createAuditRepo>;
   metrics: ReturnType<typeof createMetrics>;
   identities: ReturnType<typeof createIdentitySwitch>;
@@ -70,6 +80,8 @@ export interface ServiceOptions {
   processMetrics?: boolean | undefined;
   /** Read-only commands (`hotcert status`): never create the directory, the database or a key; write nothing. */
   readOnly?: boolean | undefined;
+  /** ACME lease, backoff and polling (tests use short ones). */
+  acme?: Pick<Parameters<typeof createAcmeService>[0], 'leaseMs' | 'backoff' | 'renewalInfoIntervalMs' | 'pollMs' | 'requestRetry' | 'random'> | undefined;
   /** Limits of the login throttle (tests use small ones). */
   loginThrottle?: Partial<Omit<LoginThrottleOptions, 'clock' | 'resetMarker'>>;
 }
@@ -100,7 +112,7 @@ export function existingDataDir(dataDir: string): string {
 }
 
 /** Wires every service on one data directory. Used by the server and by the CLI. */
-export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile'>>, options: ServiceOptions): Services {
+export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile' | 'acme'>>, options: ServiceOptions): Services {
   const clock = options.clock ?? Date.now;
   const dataDir = options.readOnly ? existingDataDir(config.dataDir) : prepareDataDir(config.dataDir);
   let masterKey: Buffer;
@@ -156,12 +168,31 @@ export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Par
   const certificates = createCertificateService({ repo, audit, identities, ticketKeys, validate, validateAtBoot: validateInline, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics, events, pendingKeys: csr });
   const webhookCa = createWebhookCaService({ repo: createWebhookCaRepo(db, clock), audit, trustStore, clock, logger: options.logger });
   const webhooks = createWebhooks({ db, masterKey, events, trustStore, registry: metrics.registry, clock, logger: options.logger });
+  const acmeChallenges = createAcmeChallengesRepo(db);
+  const challengeResponder = createChallengeResponder({ repo: acmeChallenges, masterKey, clock, logger: options.logger });
+  const acme = createAcmeService({
+    envConfig: config.acme,
+    accounts: createAcmeAccountRepo(db, clock),
+    renewal: createAcmeRenewalRepo(db, clock),
+    challenges: acmeChallenges,
+    certificates,
+    audit,
+    metrics,
+    events,
+    masterKey,
+    clock,
+    logger: options.logger,
+    onTlsAlpnChange: challengeResponder.setTlsAlpnEnabled,
+    ...options.acme,
+  });
   return {
     db,
     users,
     certificates,
     webhookCa,
     csr,
+    acme,
+    challengeResponder,
     audit,
     metrics,
     identities,
@@ -203,6 +234,8 @@ export interface StartOptions extends Omit<ServiceOptions, 'validation'> {
   setupWarningIntervalMs?: number;
   /** Webhook delivery: retry delays, attempts, timeout, poll interval (tests use small ones). */
   webhooks?: DeliveryOptions;
+  /** How often the ACME scheduler looks whether a renewal is due (a minute). */
+  acmeCheckIntervalMs?: number;
 }
 
 /** Boot rules of SPEC §5 done, not yet listening: `listen` serves `fetch` (hotcert's app, or an embedding app's). */
@@ -264,7 +297,42 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
       maxConnectionsPerClient: config.maxConnectionsPerClient,
       forward: proxy?.forward,
       upgrade: proxy?.upgrade,
+      challenges: { enabled: services.challengeResponder.tlsAlpnEnabled, server: services.challengeResponder.createChallengeServer(config.handshakeTimeoutMs) },
     });
+
+    // HTTP-01: a plain listener on the configured port, following configuration changes made through the API.
+    let httpChallenges: HttpChallengeServer | undefined;
+    let httpChange = Promise.resolve();
+    const followHttpPort = (port: number | undefined) => {
+      httpChange = httpChange.then(async () => {
+        if (httpChallenges?.port === port) return;
+        await httpChallenges?.close();
+        httpChallenges = undefined;
+        if (port === undefined) return;
+        try {
+          httpChallenges = await startHttpChallengeServer({ port, host: at.host, httpsPort: listener.port, responder: services.challengeResponder, logger });
+          logger.info({ event: 'acme.http_listening', port }, 'HTTP-01 challenge listener started');
+        } catch (error) {
+          logger.error({ event: 'acme.http_listen_failed', port, code: (error as NodeJS.ErrnoException).code }, 'HTTP-01 challenge listener could not start');
+        }
+      });
+    };
+    services.acme.onHttpPortChange(followHttpPort);
+    followHttpPort(await services.acme.httpPort());
+    await httpChange;
+    let acmeTicking = false;
+    const acmeTick = () => {
+      if (acmeTicking) return;
+      acmeTicking = true;
+      services.acme
+        .tick()
+        .catch((error: unknown) => logger.error({ event: 'acme.tick_failed', error_name: (error as Error).name, message: (error as Error).message }, 'ACME scheduler failed'))
+        .finally(() => (acmeTicking = false));
+    };
+    const acmeTimer = setInterval(acmeTick, options.acmeCheckIntervalMs ?? 60_000);
+    acmeTimer.unref();
+    // The first issuance should not wait a whole interval; the listener answers challenges from now on.
+    setImmediate(acmeTick);
 
     const syncTimer = setInterval(() => {
       certificates
@@ -318,10 +386,14 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
         clearInterval(expiryTimer);
         clearInterval(purgeTimer);
         clearInterval(ticketKeyTimer);
+        clearInterval(acmeTimer);
         stopSetupWarning();
         // Tunnels never end by themselves (a WebSocket stays open), so they close now; requests get the grace period.
         proxy?.closeTunnels();
         await listener.close(graceMs);
+        services.acme.onHttpPortChange(() => undefined);
+        await httpChange;
+        await httpChallenges?.close();
         proxy?.close();
         await services.close();
       },

@@ -348,7 +348,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       return chain.length > 0 ? chain.map((pem) => pem.trimEnd() + '\n').join('') : null;
     },
 
-    async upload(input: UploadInput, context: ChangeContext, options: { dryRun?: boolean; source?: 'upload' | 'import' } = {}) {
+    async upload(input: UploadInput, context: ChangeContext, options: { dryRun?: boolean; source?: 'upload' | 'import' | 'acme' } = {}) {
       const received = performance.now();
       const task: ValidateTask = typeof input === 'object' && 'pkcs12' in input ? { pem: '', pkcs12: { der: input.pkcs12, password: input.password }, now: clock() } : { pem: input, now: clock() };
       let outcome = await runValidation(task);

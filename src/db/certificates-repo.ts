@@ -4,7 +4,7 @@ import type { Db } from './open-database.js';
 import { certificateVersions, serviceState, settings } from './schema.js';
 import { TICKET_KEYS_SETTING } from './settings-repo.js';
 
-export type CertificateSource = 'default' | 'upload' | 'rollback' | 'import';
+export type CertificateSource = 'default' | 'upload' | 'rollback' | 'import' | 'acme';
 export type CertificateRow = typeof certificateVersions.$inferSelect;
 export type StateRow = typeof serviceState.$inferSelect;
 

@@ -27,7 +27,7 @@ export const tokens = sqliteTable(
 
 export const certificateVersions = sqliteTable('certificate_versions', {
   version: integer('version').primaryKey(),
-  source: text('source', { enum: ['default', 'upload', 'rollback', 'import'] }).notNull(),
+  source: text('source', { enum: ['default', 'upload', 'rollback', 'import', 'acme'] }).notNull(),
   certPem: text('cert_pem').notNull(),
   chainPem: text('chain_pem').notNull(),
   keySealed: blob('key_sealed', { mode: 'buffer' }).notNull(),
@@ -136,3 +136,37 @@ export const webhookDeliveries = sqliteTable(
     index('webhook_deliveries_webhook_idx').on(table.webhookId, table.id),
   ],
 );
+
+/** ACME challenges being validated: every process sharing the database answers them (TLS-ALPN-01 and HTTP-01). */
+export const acmeChallenges = sqliteTable(
+  'acme_challenges',
+  {
+    token: text('token').primaryKey(),
+    type: text('type', { enum: ['http-01', 'tls-alpn-01'] }).notNull(),
+    domain: text('domain').notNull(),
+    keyAuthorization: text('key_authorization').notNull(),
+    /** TLS-ALPN-01: the self-signed challenge certificate and its key (sealed). */
+    certPem: text('cert_pem'),
+    keySealed: blob('key_sealed', { mode: 'buffer' }),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (table) => [index('acme_challenges_domain_idx').on(table.domain)],
+);
+
+/** One row: who may renew now (the lease), when to renew next, and how the last attempt went. */
+export const acmeRenewal = sqliteTable('acme_renewal', {
+  id: integer('id').primaryKey(),
+  leaseHolder: text('lease_holder'),
+  leaseExpiresAt: integer('lease_expires_at'),
+  nextAttemptAt: integer('next_attempt_at'),
+  failures: integer('failures').notNull().default(0),
+  lastAttemptAt: integer('last_attempt_at'),
+  lastError: text('last_error'),
+  lastSuccessAt: integer('last_success_at'),
+  /** The certificate version the last success activated. */
+  lastVersion: integer('last_version'),
+  /** RFC 9773 certificate identifier of that certificate (base64url AKI "." base64url serial). */
+  certId: text('cert_id'),
+  updatedAt: integer('updated_at').notNull(),
+});

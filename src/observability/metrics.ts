@@ -40,6 +40,17 @@ export function createMetrics(options: { processMetrics?: boolean | undefined } 
     labelNames: ['problem'] as const,
     registers: [registry],
   });
+  const acmeRenewals = new Counter({
+    name: 'hotcert_acme_renewals_total',
+    help: 'ACME issuance and renewal attempts made by this process, by outcome (success, failure)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const acmeFailures = new Gauge({
+    name: 'hotcert_acme_consecutive_failures',
+    help: 'ACME attempts that failed in a row (0 after a success)',
+    registers: [registry],
+  });
   const swaps = new Counter({
     name: 'hotcert_certificate_swaps_total',
     help: 'Certificate swaps applied by this process, by source',
@@ -104,6 +115,10 @@ export function createMetrics(options: { processMetrics?: boolean | undefined } 
       certificateVersion.set({ fingerprint_sha256: info.fingerprint }, info.version);
       certificateExpired.set(info.expired ? 1 : 0);
       certificateFallback.set(info.fallback ? 1 : 0);
+    },
+    acmeAttempt(outcome: 'success' | 'failure', consecutiveFailures: number): void {
+      acmeRenewals.inc({ outcome });
+      acmeFailures.set(consecutiveFailures);
     },
     outOfSync: (flag: boolean) => certificateOutOfSync.set(flag ? 1 : 0),
     storage: (state: string) => {

@@ -2,8 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
+import type tls from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
+import { routeTlsAlpnChallenges } from '../acme/tls-alpn-router.js';
 import { guardConnections } from './connection-lifecycle.js';
 import { limitConnectionsPerClient } from './connection-guard.js';
 import type { IdentitySwitch } from './identity-switch.js';
@@ -24,6 +26,8 @@ export interface ListenOptions {
   forward?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   /** Reverse proxy mode: the server's 'upgrade' event (without it, Upgrade requests reach the app as plain ones). */
   upgrade?: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
+  /** ACME TLS-ALPN-01 (src/acme/tls-alpn-router.ts): `acme-tls/1` connections go to this server while `enabled`. */
+  challenges?: { enabled: () => boolean; server: tls.Server } | undefined;
 }
 
 export interface RunningServer {
@@ -43,6 +47,8 @@ export function startServer(options: ListenOptions): Promise<RunningServer> {
   // noDelay: http.Server turns Nagle off by default, tls.Server does not; with it on, a keep-alive answer
   // written in two pieces waits for the client's delayed ACK (measured: proxied req/s cut to a fifth).
   const server = http2.createSecureServer({ ...options.identities.serverOptions(), allowHTTP1: true, noDelay: true, handshakeTimeout: options.handshakeTimeoutMs ?? 10_000 });
+  // Before any other connection listener: it decides which TLS stack gets the connection.
+  if (options.challenges) routeTlsAlpnChallenges(server, { enabled: options.challenges.enabled, challengeServer: options.challenges.server, timeoutMs: options.handshakeTimeoutMs ?? 10_000 });
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   // With allowHTTP1, Node runs its http.Server slow-loris checks for HTTP/1.1 connections on these fields.
   Object.assign(server, {

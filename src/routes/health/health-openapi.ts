@@ -1,6 +1,7 @@
 import { describeRoute } from 'hono-openapi';
 import { z } from 'zod';
 import { jsonResponse, withMeta } from '../../openapi/responses.js';
+import { acmeHealthSchema } from '../acme/acme-openapi.js';
 
 const tags = ['monitoring'];
 
@@ -28,6 +29,7 @@ export const healthDocs = {
           storage: z.enum(['ok', 'full', 'read_only', 'missing']).meta({ description: 'The data directory: writes answer 507 unless `ok`.' }),
           setup_required: z.boolean().meta({ description: 'True while the admin still has the default or a one-time password.' }),
           certificate: certificateHealth,
+          acme: acmeHealthSchema,
         }) }).meta({ id: 'HealthAnswer' }), 'Health.'),
     },
   }),
