@@ -94,26 +94,30 @@ export function createWebhookDeliveriesRepo(db: Db, clock: () => number) {
      */
     async claimDue(owner: string, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
       if (limit <= 0) return [];
+      const dueIds = (reader: Pick<Db, 'select'>, now: number, max: number) =>
+        reader
+          .select({ id: webhookDeliveries.id })
+          .from(webhookDeliveries)
+          .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
+          .where(
+            and(
+              eq(webhooks.enabled, true),
+              or(
+                and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now)),
+                and(eq(webhookDeliveries.status, 'sending'), lte(webhookDeliveries.claimedUntil, now)),
+              ),
+            ),
+          )
+          .orderBy(asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.id))
+          .limit(max)
+          .all()
+          .map((row) => row.id);
+      // Every process polls: a plain read first, so an idle poll never takes the database's write lock.
+      if (dueIds(db, clock(), 1).length === 0) return [];
       return db.transaction(
         (tx) => {
           const now = clock();
-          const due = tx
-            .select({ id: webhookDeliveries.id })
-            .from(webhookDeliveries)
-            .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
-            .where(
-              and(
-                eq(webhooks.enabled, true),
-                or(
-                  and(eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, now)),
-                  and(eq(webhookDeliveries.status, 'sending'), lte(webhookDeliveries.claimedUntil, now)),
-                ),
-              ),
-            )
-            .orderBy(asc(webhookDeliveries.nextAttemptAt), asc(webhookDeliveries.id))
-            .limit(limit)
-            .all()
-            .map((row) => row.id);
+          const due = dueIds(tx, now, limit);
           if (due.length === 0) return [];
           tx.update(webhookDeliveries)
             .set({ status: 'sending', claimedBy: owner, claimedUntil: now + leaseMs, attempts: sql`${webhookDeliveries.attempts} + 1`, updatedAt: now })

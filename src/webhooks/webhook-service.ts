@@ -112,7 +112,8 @@ export function createWebhookService({ repo, deliveries, masterKey, clock, logge
         updatedAt: now,
       };
       await repo.insert(row, { actor: context.actor, clientAddress: context.address, action: 'webhook.created', details: { id, url: row.url, events: row.events, enabled: row.enabled } });
-      logger.info({ event: 'webhook.created', webhook_id: id, url: row.url, actor: context.actor }, 'webhook registered');
+      // Only the origin: some receivers put a token in the path or query.
+      logger.info({ event: 'webhook.created', webhook_id: id, origin: new URL(row.url).origin, actor: context.actor }, 'webhook registered');
       return { ...toView(row), secret };
     },
 

@@ -48,7 +48,7 @@ export async function startWebhookReceiver() {
   const { port } = server.address() as AddressInfo;
 
   /** Resolves when `accept()` holds (checked on every request and TLS failure); rejects after `timeoutMs` (a safety net). */
-  const until = (accept: () => boolean, what: string, timeoutMs = 20_000) =>
+  const until = (accept: () => boolean, what: string, timeoutMs = 60_000) =>
     new Promise<void>((resolve, reject) => {
       if (accept()) return resolve();
       const timer = setTimeout(() => {

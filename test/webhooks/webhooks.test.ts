@@ -11,8 +11,11 @@ import { waitFor } from '../helpers/wait.js';
 import { signatureValid, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const BASE = '/v1/settings/webhooks';
-/** Small retry delays so a retry is seen quickly; the tests wait for deliveries, never for time. */
-const FAST = { webhooks: { retryDelaysMs: [200, 400], maxAttempts: 50, timeoutMs: 15_000, pollIntervalMs: 50 } };
+/**
+ * Small retry delays so a retry is seen quickly; the tests wait for deliveries, never for time. A generous validation
+ * timeout keeps uploads from answering 503 on a busy machine (not what these tests are about).
+ */
+const FAST = { taskTimeoutMs: 60_000, webhooks: { retryDelaysMs: [200, 400], maxAttempts: 50, timeoutMs: 15_000, pollIntervalMs: 50 } };
 
 const jsonHeaders = (token: string) => ({ ...bearer(token), 'Content-Type': 'application/json' });
 
@@ -31,7 +34,7 @@ async function deliveries(server: TestServer, token: string, id: string) {
 const uploadCa = (server: TestServer, token: string, pem: string) =>
   server.request('POST', '/v1/certificates/webhooks/ca', { headers: { ...bearer(token), 'Content-Type': 'text/plain' }, body: pem });
 
-describe('event webhooks: admin API', () => {
+describe('event webhooks: admin API', { timeout: 120_000 }, () => {
   const ctx = useAdminServer({ start: FAST });
 
   it('registers an https URL, returns the secret once, and never again', async () => {
@@ -135,7 +138,7 @@ describe('event webhooks: admin API', () => {
   });
 });
 
-describe('event webhooks: delivery to a local HTTPS receiver', () => {
+describe('event webhooks: delivery to a local HTTPS receiver', { timeout: 120_000 }, () => {
   const ctx = useAdminServer({ start: FAST });
   let receiver: WebhookReceiver;
   let hook: { id: string; secret: string };
@@ -151,7 +154,7 @@ describe('event webhooks: delivery to a local HTTPS receiver', () => {
     expect((await ctx.server.upload(chain.bundle, ctx.token)).status).toBe(201);
     // hotcert does not trust the receiver yet: the handshake fails and the delivery waits for a retry.
     await receiver.until(() => receiver.tlsFailures >= 1, 'a refused TLS handshake');
-    const failing = await waitFor(() => deliveries(ctx.server, ctx.token, hook.id), (rows) => rows.some((row) => row.attempts >= 1 && row.last_error !== null), 20_000);
+    const failing = await waitFor(() => deliveries(ctx.server, ctx.token, hook.id), (rows) => rows.some((row) => row.attempts >= 1 && row.last_error !== null), 60_000);
     const first = failing.find((row) => row.event_type === 'certificate.activated')!;
     expect(first.status).toMatch(/pending|sending/);
     expect(first.last_error).toMatch(/^TLS: /);
@@ -170,7 +173,7 @@ describe('event webhooks: delivery to a local HTTPS receiver', () => {
     expect(event.json.data).toMatchObject({ fingerprint_sha256: leafFingerprint(chain), source: 'upload', actor: 'admin' });
     expect(event.body).not.toMatch(/PRIVATE KEY/);
 
-    const done = await waitFor(() => deliveries(ctx.server, ctx.token, hook.id), (rows) => rows.find((row) => row.id === first.id)?.status === 'delivered', 20_000);
+    const done = await waitFor(() => deliveries(ctx.server, ctx.token, hook.id), (rows) => rows.find((row) => row.id === first.id)?.status === 'delivered', 60_000);
     const row = done.find((r) => r.id === first.id)!;
     expect(row.attempts).toBeGreaterThanOrEqual(2);
     expect(row.last_status_code).toBe(200);
@@ -203,7 +206,7 @@ describe('event webhooks: delivery to a local HTTPS receiver', () => {
     const rows = await waitFor(
       () => deliveries(ctx.server, ctx.token, hook.id),
       (all) => all.find((row) => row.id === copies[0]!.headers['x-hotcert-delivery'])?.status === 'delivered',
-      20_000,
+      60_000,
     );
     expect(rows.find((row) => row.id === copies[0]!.headers['x-hotcert-delivery'])).toMatchObject({ attempts: 2, last_status_code: 200, last_error: null });
     const metrics = await ctx.server.request('GET', '/v1/metrics?format=prometheus', { headers: bearer(ctx.token) });
@@ -228,7 +231,7 @@ describe('event webhooks: delivery to a local HTTPS receiver', () => {
     await waitFor(
       () => deliveries(ctx.server, ctx.token, hook.id),
       (rows) => rows.filter((row) => row.event_type === 'certificate.activated').every((row) => row.status === 'delivered'),
-      20_000,
+      60_000,
     );
   });
 
@@ -258,8 +261,8 @@ describe('event webhooks: delivery to a local HTTPS receiver', () => {
   });
 });
 
-describe('event webhooks: giving up, timeouts', () => {
-  const ctx = useAdminServer({ start: { webhooks: { retryDelaysMs: [50], maxAttempts: 3, timeoutMs: 300, pollIntervalMs: 50 } } });
+describe('event webhooks: giving up, timeouts', { timeout: 120_000 }, () => {
+  const ctx = useAdminServer({ start: { taskTimeoutMs: 60_000, webhooks: { retryDelaysMs: [50], maxAttempts: 3, timeoutMs: 2000, pollIntervalMs: 50 } } });
   let receiver: WebhookReceiver;
 
   beforeAll(async () => {
@@ -272,7 +275,7 @@ describe('event webhooks: giving up, timeouts', () => {
     const hook = await register(ctx.server, ctx.token, { url: receiver.url, events: ['certificate.activated'] });
     receiver.answer({ status: 503 }, { status: 500 }, { status: 502 });
     expect((await ctx.server.upload((await createChain()).bundle, ctx.token)).status).toBe(201);
-    const rows = await waitFor(() => deliveries(ctx.server, ctx.token, hook.id), (all) => all[0]?.status === 'failed', 20_000);
+    const rows = await waitFor(() => deliveries(ctx.server, ctx.token, hook.id), (all) => all[0]?.status === 'failed', 60_000);
     expect(rows[0]).toMatchObject({ status: 'failed', attempts: 3, last_status_code: 502, last_error: 'HTTP 502' });
     expect(receiver.received).toHaveLength(3);
     const metrics = await ctx.server.request('GET', '/v1/metrics?format=prometheus', { headers: bearer(ctx.token) });
@@ -284,7 +287,7 @@ describe('event webhooks: giving up, timeouts', () => {
     const hook = await register(ctx.server, ctx.token, { url: receiver.url, events: ['certificate.activated'] });
     receiver.answer({ hang: true }, { hang: true }, { hang: true });
     expect((await ctx.server.upload((await createChain()).bundle, ctx.token)).status).toBe(201);
-    const rows = await waitFor(() => deliveries(ctx.server, ctx.token, hook.id), (all) => all[0]?.status === 'failed', 20_000);
+    const rows = await waitFor(() => deliveries(ctx.server, ctx.token, hook.id), (all) => all[0]?.status === 'failed', 60_000);
     expect(rows[0]!.last_error).toMatch(/^timeout/);
     expect(rows[0]!.attempts).toBe(3);
     await ctx.server.request('DELETE', `${BASE}/${hook.id}`, { headers: bearer(ctx.token) });
@@ -302,7 +305,7 @@ describe('event webhooks: giving up, timeouts', () => {
   });
 });
 
-describe('event webhooks: two processes on one database', () => {
+describe('event webhooks: two processes on one database', { timeout: 120_000 }, () => {
   let a: TestServer;
   let b: TestServer;
   let receiver: WebhookReceiver;
@@ -328,10 +331,11 @@ describe('event webhooks: two processes on one database', () => {
     for (let i = 0; i < 4; i += 1) {
       const chain = await createChain();
       fingerprints.push(leafFingerprint(chain));
-      expect((await (i % 2 === 0 ? a : b).upload(chain.bundle, token)).status).toBe(201);
+      const res = await (i % 2 === 0 ? a : b).upload(chain.bundle, token);
+      expect(res.status, res.text).toBe(201);
     }
     await receiver.until(() => fingerprints.every((fp) => receiver.received.some((hook) => hook.json.type === 'certificate.activated' && hook.json.data.fingerprint_sha256 === fp)), 'four activations');
-    const rows = await waitFor(() => deliveries(a, token, hook.id), (all) => all.length > 0 && all.every((row) => row.status === 'delivered'), 20_000);
+    const rows = await waitFor(() => deliveries(a, token, hook.id), (all) => all.length > 0 && all.every((row) => row.status === 'delivered'), 60_000);
     const ids = receiver.received.map((received) => received.headers['x-hotcert-delivery']);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(rows.length);
@@ -346,11 +350,11 @@ describe('event webhooks: two processes on one database', () => {
     expect(signatureValid(expiring, hook.secret)).toBe(true);
     // Both processes have checked expiry for this certificate (each logs it) ...
     const logged = (server: TestServer) => server.logs.some((line) => line.includes('"event":"certificate.expiring"') && line.includes(fingerprint));
-    await waitFor(async () => logged(a) && logged(b), Boolean, 20_000);
+    await waitFor(async () => logged(a) && logged(b), Boolean, 60_000);
     // ... and a restart checks again: still one delivery per webhook.
     await b.restart();
-    await waitFor(async () => b.logs.filter((line) => line.includes('"event":"certificate.expiring"') && line.includes(fingerprint)).length >= 2, Boolean, 20_000);
-    const rows = await waitFor(() => deliveries(a, token, hook.id), (all) => all.every((row) => row.status === 'delivered'), 20_000);
+    await waitFor(async () => b.logs.filter((line) => line.includes('"event":"certificate.expiring"') && line.includes(fingerprint)).length >= 2, Boolean, 60_000);
+    const rows = await waitFor(() => deliveries(a, token, hook.id), (all) => all.every((row) => row.status === 'delivered'), 60_000);
     expect(rows.filter((row) => row.event_type === 'certificate.expiring')).toHaveLength(1);
     expect(receiver.received.filter((received) => received.json.type === 'certificate.expiring' && received.json.data.fingerprint_sha256 === fingerprint)).toHaveLength(1);
   });
