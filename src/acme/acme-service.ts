@@ -224,7 +224,10 @@ export function createAcmeService(deps: AcmeServiceDeps) {
   /** Takes the lease (or says who has it) and runs one attempt; one at a time in this process too. */
   async function run(config: AcmeConfig, trigger: 'schedule' | 'api', context: ChangeContext): Promise<AttemptResult | 'leased'> {
     if (running) return 'leased';
-    if (!(await renewal.acquire(holder, clock(), leaseMs))) return 'leased';
+    if (!(await renewal.acquire(holder, clock(), leaseMs))) {
+      logger.info({ event: 'acme.lease_busy', trigger }, 'another process holds the ACME renewal lease; not renewing here');
+      return 'leased';
+    }
     running = attempt(config, trigger, context);
     try {
       return await running;
