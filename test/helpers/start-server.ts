@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { startHotcert, type Hotcert, type StartOptions } from '../../src/hotcert.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { ADMIN_PASSWORD, loginAsAdmin } from './admin-login.js';
+import type { LogEntry } from './server-process.js';
 import { bearer, jsonOrUndefined, request, type HttpsResponse, type RequestOptions } from './https-client.js';
 
 export { ADMIN_PASSWORD };
@@ -16,6 +17,8 @@ export interface TestServer {
   port: number;
   dataDir: string;
   logs: string[];
+  /** Resolves with the first log line (parsed) `match` accepts, already written or still to come; `timeoutMs` is a safety net. */
+  waitForLog(match: (entry: LogEntry) => boolean, timeoutMs?: number): Promise<LogEntry>;
   /** `freeze()` stops time for the server (locks and lifetimes then end only when a test advances it). */
   clock: { now: number; advance(ms: number): void; freeze(): void };
   request(method: string, path: string, options?: RequestOptions): Promise<HttpsResponse>;
@@ -24,6 +27,14 @@ export interface TestServer {
   upload(pem: string | Buffer, token: string, headers?: Record<string, string>, query?: string): Promise<HttpsResponse>;
   restart(): Promise<void>;
   close(options?: { keepData?: boolean }): Promise<void>;
+}
+
+function parseLogLine(line: string): LogEntry | undefined {
+  try {
+    return JSON.parse(line) as LogEntry;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A request answered by the Hono app in this process, without a socket (and without a client address). */
@@ -46,9 +57,15 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'hotcert-test-'));
   const logs: string[] = [];
+  const waiters = new Set<(entry: LogEntry) => void>();
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      const lines = chunk.toString('utf8').split('\n').filter(Boolean);
+      logs.push(...lines);
+      for (const line of waiters.size > 0 ? lines : []) {
+        const entry = parseLogLine(line);
+        if (entry) for (const waiter of [...waiters]) waiter(entry);
+      }
       done();
     },
   });
@@ -70,6 +87,23 @@ export async function startTestServer(
     get port() { return hotcert.port; },
     dataDir,
     logs,
+    waitForLog(match, timeoutMs = 15_000) {
+      const written = logs.map(parseLogLine).find((entry) => entry !== undefined && match(entry));
+      if (written) return Promise.resolve(written);
+      return new Promise<LogEntry>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`the awaited log line did not come within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const waiter = (entry: LogEntry) => {
+          if (!match(entry)) return;
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          resolve(entry);
+        };
+        waiters.add(waiter);
+      });
+    },
     clock,
     request: (method, p, requestOptions) => (options.via === 'app' ? appRequest(hotcert, method, p, requestOptions) : request(hotcert.port, method, p, requestOptions)),
     async adminToken() {

@@ -45,9 +45,7 @@ describe('an upstream that breaks off in the middle of its answer', () => {
     expect(outcome.status).toBe(200);
     expect(outcome.complete).toBe(false);
     expect(outcome.bytes).toBeLessThan(100_000);
-    const logged = () => server.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.event === 'proxy.upstream_error' && entry.reason === 'reset');
-    for (let i = 0; i < 100 && !logged(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(logged()).toBeDefined();
+    await server.waitForLog((entry) => entry.event === 'proxy.upstream_error' && entry.reason === 'reset');
     expect((await request(server.port, 'GET', '/fine')).text).toBe('fine');
   });
 });
