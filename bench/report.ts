@@ -70,8 +70,9 @@ export function printReport(r: Results): void {
   const m = r.memory;
   if (m) {
     out.push(
-      table(`memory (fresh process, real uploads; ${m.swaps} swaps in ${m.seconds} s${m.cutShort ? `, CUT SHORT of ${m.target} by the time budget` : ''})`, [
-        ['RSS after start (before any swap)', `${mb(m.atStart.natural.rss)}  (after forced GC ${mb(m.atStart.afterGc.rss)}; heap ${mb(m.atStart.afterGc.heapUsed)}, external ${mb(m.atStart.afterGc.external)})`],
+      table(`memory (restarted process on an initialised data directory, real uploads; ${m.swaps} swaps in ${m.seconds} s${m.cutShort ? `, CUT SHORT of ${m.target} by the time budget` : ''})`, [
+        ['RSS after first boot (new data directory, login done)', m.firstBoot ? mb(m.firstBoot.rss) : 'n/a'],
+        ['RSS after start (restart, login done, before any swap)', `${mb(m.atStart.natural.rss)}  (after forced GC ${mb(m.atStart.afterGc.rss)}; heap ${mb(m.atStart.afterGc.heapUsed)}, external ${mb(m.atStart.afterGc.external)})`],
         [`RSS after ${m.swaps} swaps`, `${mb(m.atEnd.natural.rss)}  (after forced GC ${mb(m.atEnd.afterGc.rss)}; heap ${mb(m.atEnd.afterGc.heapUsed)}, external ${mb(m.atEnd.afterGc.external)})`],
         ['bytes per swap from the first swap', `${m.bytesPerSwap} B  (${m.bytesPerSwapAfterGc} B comparing readings after a forced GC of the main isolate)`],
         ['bytes per swap, second half of the run', m.secondHalfBytesPerSwap === undefined ? 'n/a' : `${m.secondHalfBytesPerSwap} B`],

@@ -35,7 +35,7 @@ export function targetsOf(r: Record<string, any>): Target[] {
   }
   const m = r.memory;
   if (m) {
-    out.push(target('RSS after start', '≤ 100 MB', `${(m.atStart.natural.rss / 1e6).toFixed(1)} MB`, m.atStart.natural.rss <= 100e6));
+    out.push(target('RSS after start (restart, before any swap)', '≤ 100 MB', `${(m.atStart.natural.rss / 1e6).toFixed(1)} MB`, m.atStart.natural.rss <= 100e6));
     out.push(target(`RSS growth per swap, from the first swap (${m.swaps} swaps)`, '≤ 1 KB', `${m.bytesPerSwap} B`, m.bytesPerSwap <= KB && !m.cutShort));
     const half = m.secondHalfBytesPerSwap;
     // Flat: the second half of the run adds no more than a tenth of the 1 KB budget per swap (a leak keeps its slope).
