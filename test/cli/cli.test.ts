@@ -7,7 +7,8 @@ import { createChain, pemBundle, type TestChain, leafFingerprint as fp } from '.
 import { ROOT, runCli, spawnServer } from '../helpers/spawn-server.js';
 import { startTestServer } from '../helpers/start-server.js';
 
-describe('the hotcert command', () => {
+// Every test runs the CLI as a process, several times; on a busy machine one start takes seconds. A safety net, not a budget.
+describe('the hotcert command', { timeout: 120_000 }, () => {
   let dir: string;
   let files: string;
   let good: TestChain;
