@@ -176,7 +176,6 @@ ${examples('hotcert serve', 'hotcert check bundle.pem --json', 'hotcert status -
           else out(formatReport(report));
           throw new CliFailure(`import refused: the bundle is invalid (${report.errors.length} error${report.errors.length === 1 ? '' : 's'}); nothing changed`, EXIT.failed);
         }
-        if ('report' in result) throw new Error('import ran as a dry run');
         const view = result.view;
         if (options.json) return outJson({ report, changed: result.changed, certificate: view });
         out(

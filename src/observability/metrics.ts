@@ -40,6 +40,12 @@ export function createMetrics(options: { processMetrics?: boolean | undefined } 
     labelNames: ['problem'] as const,
     registers: [registry],
   });
+  const activations = new Counter({
+    name: 'hotcert_certificate_activations_total',
+    help: 'Identities this process started serving, by the way the change came (upload, import, rollback, reset, boot, fallback, sync, acme); all pass through one activation function',
+    labelNames: ['way'] as const,
+    registers: [registry],
+  });
   const swaps = new Counter({
     name: 'hotcert_certificate_swaps_total',
     help: 'Certificate swaps applied by this process, by source',
@@ -111,6 +117,7 @@ export function createMetrics(options: { processMetrics?: boolean | undefined } 
       if (state !== 'ok') storageProblem.set({ problem: state }, 1);
     },
     swapped: (source: string) => swaps.inc({ source }),
+    activated: (way: string) => activations.inc({ way }),
     rejected: (rules: string[]) => {
       for (const rule of new Set(rules)) validationFailures.inc({ rule });
     },

@@ -43,12 +43,11 @@ export function certificatesRoutes({ users, certificates, uploadsPerClient = 4 }
 
   app.post('/', certificatesDocs.upload, admin, query(uploadQuery), headers(ifMatchHeaders), limitConcurrentUploads({ perClient: uploadsPerClient }), bundleContentType, async (c) => {
     const bundle = await readBundle(c);
-    const dryRun = c.req.valid('query').dry_run === 'true';
-    const result = await certificates.upload(bundle, context(c), { dryRun });
-    if ('report' in result) return reply(c, { report: result.report });
+    if (c.req.valid('query').dry_run === 'true') return reply(c, { report: await certificates.dryRun(bundle) });
+    const result = await certificates.upload(bundle, context(c));
     if (result.timings) {
       const t = result.timings;
-      c.header('Server-Timing', `validate;dur=${t.validateMs.toFixed(2)}, canary;dur=${t.canaryMs.toFixed(2)}, pool;dur=${t.poolMs.toFixed(2)}, queue;dur=${t.queueMs.toFixed(2)}, commit;dur=${t.commitMs.toFixed(2)}, swap;dur=${t.swapMs.toFixed(2)}, total;dur=${t.totalMs.toFixed(2)}`);
+      c.header('Server-Timing', `validate;dur=${t.validateMs.toFixed(2)}, canary;dur=${t.canaryMs.toFixed(2)}, pool;dur=${t.poolMs.toFixed(2)}, queue;dur=${t.queueMs.toFixed(2)}, prepare;dur=${t.prepareMs.toFixed(2)}, commit;dur=${t.commitMs.toFixed(2)}, swap;dur=${t.swapMs.toFixed(2)}, total;dur=${t.totalMs.toFixed(2)}`);
     }
     c.header('ETag', `"${result.view.fingerprint_sha256}"`);
     return json(c, null, 201);
