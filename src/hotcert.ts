@@ -257,11 +257,14 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
       upgrade: proxy?.upgrade,
     });
 
+    // Each kind of change has its own generation: a certificate change never reloads the trust store, nor the reverse.
     const syncTimer = setInterval(() => {
-      certificates
-        .syncFromDatabase()
-        .then((changed) => changed && webhookCa.reload())
-        .catch((error: unknown) => logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'sync from database failed'));
+      certificates.syncFromDatabase().catch((error: unknown) => logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'certificate sync from database failed'));
+      try {
+        webhookCa.syncFromDatabase();
+      } catch (error) {
+        logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'webhook CA sync from database failed');
+      }
     }, options.syncIntervalMs ?? 200);
     syncTimer.unref();
     const expiryTimer = setInterval(() => certificates.checkExpiry(), options.expiryCheckIntervalMs ?? 60 * 60 * 1000);

@@ -17,11 +17,28 @@ export interface WebhookCaServiceDeps {
 
 export function createWebhookCaService({ repo, audit, trustStore, clock, logger }: WebhookCaServiceDeps) {
   const splitStored = (pem: string | null) => (pem ? pem.split(/(?<=-----END CERTIFICATE-----)\s*/).filter((block) => block.includes('BEGIN')) : []);
+  /** The trust-store generation this process has loaded (its own, separate from the certificate's). */
+  let loadedGeneration = -1;
+
+  function reload(): number {
+    const generation = repo.generation();
+    const certificates = splitStored(repo.get());
+    trustStore.set(certificates);
+    loadedGeneration = generation;
+    return certificates.length;
+  }
 
   return {
-    /** Re-reads the stored bundle into the live trust store (boot, and after another process changed it). */
+    /** Reads the stored bundle into the live trust store (boot). */
     reload(): void {
-      trustStore.set(splitStored(repo.get()));
+      reload();
+    },
+    /** Reloads the trust store when another process changed it; true when it did. Cheap otherwise (one read). */
+    syncFromDatabase(): boolean {
+      if (repo.generation() === loadedGeneration) return false;
+      const certificates = reload();
+      logger.info({ event: 'webhook_ca.reloaded', certificates }, 'webhook CA bundle changed by another process; reloaded');
+      return true;
     },
     get: (): string | null => repo.get(),
     set(input: Uint8Array | string, context: ChangeContext): { warnings: Finding[] } {
@@ -32,19 +49,21 @@ export function createWebhookCaService({ repo, audit, trustStore, clock, logger 
         throw new DomainError('invalid-bundle', result.errors.map((finding) => finding.message));
       }
       const pem = result.certificates.join('');
-      repo.set(pem, result.fingerprints, {
+      const generation = repo.set(pem, result.fingerprints, {
         actor: context.actor,
         clientAddress: context.address,
         action: 'webhook_ca.set',
         details: { certificates: result.fingerprints, warnings: result.warnings.map((w) => w.rule) },
       });
       trustStore.set(result.certificates);
+      loadedGeneration = generation;
       logger.info({ event: 'webhook_ca.set', certificates: result.fingerprints.length, actor: context.actor }, 'webhook CA bundle replaced');
       return { warnings: result.warnings };
     },
     delete(context: ChangeContext): void {
-      repo.clear({ actor: context.actor, clientAddress: context.address, action: 'webhook_ca.deleted' });
+      const generation = repo.clear({ actor: context.actor, clientAddress: context.address, action: 'webhook_ca.deleted' });
       trustStore.set([]);
+      loadedGeneration = generation;
       logger.info({ event: 'webhook_ca.deleted', actor: context.actor }, 'webhook CA bundle removed');
     },
   };
