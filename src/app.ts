@@ -5,7 +5,7 @@ import { adminRoutes } from './admin/admin-routes.js';
 import type { CertificateService } from './certificates/certificate-service.js';
 import type { CsrService } from './certificates/csr-service.js';
 import type { WebhookCaService } from './certificates/webhook-ca-service.js';
-import type { AuditRepo } from './db/audit-repo.js';
+import type { AuditStore } from './db/ports.js';
 import type { StorageHealth } from './db/storage-health.js';
 import { limitBody } from './http/body-limit.js';
 import { isClientBodyError } from './http/client-errors.js';
@@ -34,7 +34,7 @@ export interface AppDeps {
   certificates: CertificateService;
   csr: CsrService;
   webhookCa: WebhookCaService;
-  audit: AuditRepo;
+  audit: AuditStore;
   metrics: Metrics;
   logger: Logger;
   /** The data directory's storage: a full, read-only or vanished one answers 507 (SPEC §6). */

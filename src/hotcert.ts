@@ -1,3 +1,4 @@
+import type { SettingsStore } from './db/ports.js';
 import type { Hono } from 'hono';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { createPendingKeysRepo } from './db/pending-keys-repo.js';
 import { openDatabase, type Db } from './db/open-database.js';
-import { createSettingsRepo, type SettingsRepo } from './db/settings-repo.js';
+import { createSettingsRepo } from './db/settings-repo.js';
 import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
@@ -96,17 +97,17 @@ export function existingDataDir(dataDir: string): string {
 }
 
 /** Wires every service on one data directory. Used by the server and by the CLI. */
-export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile'>>, options: ServiceOptions): Services {
+export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile'>>, options: ServiceOptions): Promise<Services> {
   const clock = options.clock ?? Date.now;
   const dataDir = options.readOnly ? existingDataDir(config.dataDir) : prepareDataDir(config.dataDir);
   let masterKey: Buffer;
   let db: Db | undefined;
-  let settings: SettingsRepo;
+  let settings: SettingsStore;
   try {
     db = openDatabase(path.join(dataDir, 'hotcert.db'), { readOnly: options.readOnly });
     settings = createSettingsRepo(db, clock);
     // Before anything else is written: a key that does not match the database's check value is refused.
-    masterKey = establishMasterKey(settings, dataDir, config.masterKey, clock(), options.readOnly);
+    masterKey = await establishMasterKey(settings, dataDir, config.masterKey, clock(), options.readOnly);
   } catch (error) {
     db?.$client.close();
     if (error instanceof MasterKeyError) throw new DataDirError(error.message);
@@ -216,13 +217,13 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
  */
 export async function bootHotcert(config: Config, options: StartOptions): Promise<BootedHotcert> {
   const { logger } = options;
-  const services = openServices(config, { ...options, validation: 'pool', writeThread: true });
+  const services = await openServices(config, { ...options, validation: 'pool', writeThread: true });
   const { users, certificates, webhookCa, identities } = services;
   let boot: Awaited<ReturnType<typeof certificates.bootstrap>>;
   try {
     await users.ensureDefaultAdmin(config.adminPassword);
     boot = await certificates.bootstrap();
-    webhookCa.reload();
+    await webhookCa.reload();
   } catch (error) {
     await services.close();
     throw error;
@@ -260,21 +261,17 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
     // Each kind of change has its own generation: a certificate change never reloads the trust store, nor the reverse.
     const syncTimer = setInterval(() => {
       certificates.syncFromDatabase().catch((error: unknown) => logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'certificate sync from database failed'));
-      try {
-        webhookCa.syncFromDatabase();
-      } catch (error) {
-        logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'webhook CA sync from database failed');
-      }
+      webhookCa.syncFromDatabase().catch((error: unknown) => logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'webhook CA sync from database failed'));
     }, options.syncIntervalMs ?? 200);
     syncTimer.unref();
-    const expiryTimer = setInterval(() => certificates.checkExpiry(), options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
+    const expiryTimer = setInterval(() => {
+      certificates.checkExpiry().catch((error: unknown) => logger.error({ event: 'certificate.expiry_check_failed', error_name: (error as Error).name }, 'expiry check failed'));
+    }, options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
     expiryTimer.unref();
     const purgeTimer = setInterval(() => {
-      try {
-        users.purgeExpiredTokens();
-      } catch (error) {
+      users.purgeExpiredTokens().catch((error: unknown) => {
         logger.warn({ event: 'tokens.purge_failed', error_name: (error as Error).name, code: (error as { code?: unknown }).code }, 'deleting expired tokens failed; retrying later');
-      }
+      });
     }, options.tokenPurgeIntervalMs ?? 60 * 60 * 1000);
     purgeTimer.unref();
     // Keys also age out without a certificate change: one process replaces day-old keys, every process takes them.
@@ -285,7 +282,7 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
 
     const stopSetupWarning = startSetupWarning({ users, logger, intervalMs: options.setupWarningIntervalMs });
 
-    const health = certificates.health();
+    const health = await certificates.health();
     logger.info(
       {
         event: 'listening',

@@ -1,5 +1,6 @@
+import type { CertificateStore } from '../db/ports.js';
 import type { Logger } from 'pino';
-import type { CertificateRow, CertificateSource, CertificatesRepo, NewVersion } from '../db/certificates-repo.js';
+import type { CertificateRow, CertificateSource, NewVersion } from '../db/certificates-repo.js';
 import { PreconditionFailedError } from '../db/certificates-repo.js';
 import { DatabaseBusyError, type ActivationCommit } from '../db/write-thread.js';
 import { DomainError } from '../domain-errors.js';
@@ -58,7 +59,7 @@ export interface Activated {
 }
 
 export interface ActivationDeps {
-  repo: Pick<CertificatesRepo, 'active' | 'activate'>;
+  repo: Pick<CertificateStore, 'active' | 'activate'>;
   /** The server writes on its writer thread (db/write-thread.ts); without it, the same transaction runs in this thread. */
   commit?: ActivationCommit | undefined;
   identities: IdentitySwitch;
@@ -123,7 +124,7 @@ export function createActivation(deps: ActivationDeps) {
     const { target, context } = request;
     const expectedFingerprint = context.ifMatch === undefined ? undefined : normaliseFingerprint(context.ifMatch);
     if (request.unlessActive && 'bundle' in target) {
-      const active = repo.active();
+      const active = await repo.active();
       if (active && active.fingerprint === target.bundle.certificate.fingerprint_sha256 && active.chainPem === JSON.stringify(target.bundle.chainPems)) {
         if (expectedFingerprint !== undefined && expectedFingerprint !== active.fingerprint) throw ifMatchFailed();
         return { row: active, changed: false, timings: { queueMs: started - queuedAt, prepareMs: 0, commitMs: 0, swapMs: 0 } };

@@ -1,5 +1,6 @@
+import type { CertificateStore } from '../db/ports.js';
 import type { Logger } from 'pino';
-import type { CertificatesRepo } from '../db/certificates-repo.js';
+
 import type { TicketKeyStore } from '../tls/ticket-keys.js';
 import type { Finding } from '../validation/findings.js';
 import type { NormalizedBundle } from '../validation/validate-bundle.js';
@@ -7,7 +8,7 @@ import type { Activation } from './activation.js';
 import { notAfterOf, tryLoadIdentity } from './stored-identity.js';
 
 export interface BootPolicyDeps {
-  repo: Pick<CertificatesRepo, 'state' | 'history'>;
+  repo: Pick<CertificateStore, 'state' | 'history'>;
   activation: Activation;
   masterKey: Buffer;
   ticketKeys?: TicketKeyStore | undefined;
@@ -24,8 +25,7 @@ export interface BootPolicyDeps {
  */
 export async function bootCertificate(deps: BootPolicyDeps): Promise<{ fallbackReason: string | null }> {
   const { repo, activation, logger } = deps;
-  const state = repo.state();
-  const history = repo.history();
+  const [state, history] = await Promise.all([repo.state(), repo.history()]);
   const active = history.find((row) => row.version === state.activeVersion);
   if (!active) {
     const reason = state.activeVersion === null ? null : `active version ${state.activeVersion} is missing`;
@@ -42,7 +42,8 @@ export async function bootCertificate(deps: BootPolicyDeps): Promise<{ fallbackR
 
   const loaded = tryLoadIdentity(active, deps.masterKey);
   if ('identity' in loaded) {
-    await activation.serialized(() => activation.applyCommitted(active, loaded.identity, state.generation, state.fallbackReason, 'boot', deps.ticketKeys?.readOrCreate()));
+    const ticketKeys = await deps.ticketKeys?.readOrCreate();
+    await activation.serialized(() => activation.applyCommitted(active, loaded.identity, state.generation, state.fallbackReason, 'boot', ticketKeys));
     return { fallbackReason: state.fallbackReason };
   }
 

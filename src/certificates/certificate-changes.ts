@@ -1,4 +1,5 @@
-import type { CertificatesRepo } from '../db/certificates-repo.js';
+
+import type { CertificateStore } from '../db/ports.js';
 import { DomainError } from '../domain-errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { TlsIdentity } from '../tls/tls-identity.js';
@@ -30,12 +31,12 @@ export interface DryRunReport {
 
 /** Keys hotcert generated for CSRs (csr-service.ts): an upload without a key is matched to one by public key. */
 export interface PendingKeys {
-  match(spkiSha256: string[]): { id: number; keyPem: string } | undefined;
-  consume(id: number, context: ChangeContext, fingerprint: string): void;
+  match(spkiSha256: string[]): Promise<{ id: number; keyPem: string } | undefined>;
+  consume(id: number, context: ChangeContext, fingerprint: string): Promise<void>;
 }
 
 export interface CertificateChangesDeps {
-  repo: Pick<CertificatesRepo, 'state' | 'active' | 'get' | 'history'>;
+  repo: Pick<CertificateStore, 'state' | 'active' | 'get' | 'history'>;
   activation: Activation;
   validation: ValidationRunner;
   createDefault: () => Promise<{ bundle: NormalizedBundle; warnings: Finding[] }>;
@@ -53,7 +54,7 @@ export function createCertificateChanges(deps: CertificateChangesDeps) {
   async function validateUpload(input: UploadInput) {
     const task: ValidateTask = typeof input === 'object' && 'pkcs12' in input ? { pem: '', pkcs12: { der: input.pkcs12, password: input.password }, now: clock() } : { pem: input, now: clock() };
     const outcome = await validation.run(task);
-    const pending = !outcome.ok && outcome.keylessSpkiSha256 ? deps.pendingKeys?.match(outcome.keylessSpkiSha256) : undefined;
+    const pending = !outcome.ok && outcome.keylessSpkiSha256 ? await deps.pendingKeys?.match(outcome.keylessSpkiSha256) : undefined;
     if (!pending) return { outcome, pending };
     return { outcome: await validation.run({ ...task, pendingKeyPem: pending.keyPem, now: clock() }), pending };
   }
@@ -69,10 +70,10 @@ export function createCertificateChanges(deps: CertificateChangesDeps) {
       const received = performance.now();
       const { outcome, pending } = await validateUpload(input);
       const poolMs = performance.now() - received;
-      if (!outcome.ok) deps.validation.reject(outcome, context, 'certificate.rejected');
+      if (!outcome.ok) throw await validation.rejection(outcome, context, 'certificate.rejected');
       const source = options.source ?? 'upload';
       const result = await activation.activate({ target: { bundle: outcome.bundle, warnings: outcome.warnings, source }, way: source, context, unlessActive: true });
-      if (pending) deps.pendingKeys?.consume(pending.id, context, result.row.fingerprint);
+      if (pending) await deps.pendingKeys?.consume(pending.id, context, result.row.fingerprint);
       const view = toVersionView(result.row, result.row.version);
       if (!result.changed) return { view, changed: false, timings: undefined };
       const totalMs = performance.now() - received;
@@ -83,12 +84,11 @@ export function createCertificateChanges(deps: CertificateChangesDeps) {
 
     /** Re-validates a stored version (it may have expired since) and activates it as a new version. */
     async rollback(version: number | undefined, context: ChangeContext): Promise<CertificateVersionView> {
-      const state = repo.state();
-      const active = repo.active();
+      const [state, active, history] = await Promise.all([repo.state(), repo.active(), repo.history()]);
       const target =
         version === undefined
-          ? repo.history().find((row) => row.version < (state.activeVersion ?? 0) && row.fingerprint !== active?.fingerprint)
-          : repo.get(version);
+          ? history.find((row) => row.version < (state.activeVersion ?? 0) && row.fingerprint !== active?.fingerprint)
+          : await repo.get(version);
       if (!target) throw new DomainError('not-found', version === undefined ? 'there is no earlier version to roll back to' : `version ${version} does not exist`);
       let identity: TlsIdentity;
       try {
@@ -102,7 +102,7 @@ export function createCertificateChanges(deps: CertificateChangesDeps) {
         // Stored without intermediates: self-signed, or issued by a root that was dropped at upload (two-tier).
         requireIntermediate: identity.chainPems.length > 0,
       });
-      if (!outcome.ok) deps.validation.reject(outcome, context, 'certificate.rollback_rejected');
+      if (!outcome.ok) throw await validation.rejection(outcome, context, 'certificate.rollback_rejected');
       const { row } = await activation.activate({ target: { bundle: outcome.bundle, warnings: outcome.warnings, source: 'rollback' }, way: 'rollback', context, action: 'certificate.rollback' });
       return toVersionView(row, row.version);
     },

@@ -1,5 +1,6 @@
+import type { CertificateStore } from '../db/ports.js';
 import type { Logger } from 'pino';
-import type { CertificatesRepo } from '../db/certificates-repo.js';
+
 import type { EventBus } from '../events/events.js';
 import type { CertificateQueries } from './certificate-queries.js';
 import type { ServedSnapshot, ServedState } from './served-state.js';
@@ -16,7 +17,7 @@ export interface CertificateHealth {
 }
 
 export interface CertificateHealthDeps {
-  repo: Pick<CertificatesRepo, 'state' | 'active'>;
+  repo: Pick<CertificateStore, 'state' | 'active'>;
   served: ServedState;
   queries: Pick<CertificateQueries, 'servedRow'>;
   clock: () => number;
@@ -33,15 +34,15 @@ export function createCertificateHealth(deps: CertificateHealthDeps) {
   let lastExpiryWarning: number | undefined;
 
   /** For the CLI, which serves nothing: what the database calls active. */
-  function databaseSnapshot(): ServedSnapshot | undefined {
-    const row = repo.active();
-    return row && { version: row.version, fingerprint: row.fingerprint, notAfter: notAfterOf(row), fallbackReason: repo.state().fallbackReason };
+  async function databaseSnapshot(): Promise<ServedSnapshot | undefined> {
+    const [row, state] = await Promise.all([repo.active(), repo.state()]);
+    return row && { version: row.version, fingerprint: row.fingerprint, notAfter: notAfterOf(row), fallbackReason: state.fallbackReason };
   }
 
   return {
-    health(): CertificateHealth {
+    async health(): Promise<CertificateHealth> {
       // In memory on the server (a probe reads no database); the CLI reads the database.
-      const current = served.snapshot() ?? databaseSnapshot();
+      const current = served.snapshot() ?? (await databaseSnapshot());
       if (!current) return { status: 'fallback', version: null, not_after: null, fingerprint_sha256: null, reason: 'no certificate is active' };
       const notAfter = current.notAfter;
       const base = { version: current.version, not_after: new Date(notAfter).toISOString(), fingerprint_sha256: current.fingerprint };
@@ -54,8 +55,8 @@ export function createCertificateHealth(deps: CertificateHealthDeps) {
     },
 
     /** Logs once per threshold (30, 14, 7, 1 days, expired); called at boot and by a timer. */
-    checkExpiry(): void {
-      const row = deps.queries.servedRow();
+    async checkExpiry(): Promise<void> {
+      const row = await deps.queries.servedRow();
       if (!row) return;
       const daysLeft = (notAfterOf(row) - clock()) / DAY_MS;
       const threshold = daysLeft < 0 ? 0 : EXPIRY_WARNING_DAYS.filter((days) => daysLeft <= days).at(-1);

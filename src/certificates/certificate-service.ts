@@ -1,6 +1,6 @@
+import type { AuditStore, CertificateStore } from '../db/ports.js';
 import type { Logger } from 'pino';
-import type { AuditRepo } from '../db/audit-repo.js';
-import type { CertificatesRepo } from '../db/certificates-repo.js';
+
 import type { ActivationCommit } from '../db/write-thread.js';
 import type { EventBus } from '../events/events.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -22,8 +22,8 @@ export type { DryRunReport, UploadInput, UploadTimings } from './certificate-cha
 export type { CertificateStatus } from './certificate-health.js';
 
 export interface CertificateServiceDeps {
-  repo: CertificatesRepo;
-  audit: AuditRepo;
+  repo: CertificateStore;
+  audit: AuditStore;
   identities: IdentitySwitch;
   validate: (task: ValidateTask) => Promise<ValidateOutcome>;
   /** The server commits activations on a writer thread (see db/write-thread.ts); without it, in this thread. */
@@ -61,7 +61,7 @@ export function createCertificateService(deps: CertificateServiceDeps) {
   return {
     async bootstrap(): Promise<{ fallbackReason: string | null }> {
       const result = await bootCertificate({ repo, activation, masterKey: deps.masterKey, ticketKeys: deps.ticketKeys, createDefault: () => createDefault(deps.validateAtBoot), clock, logger });
-      health.checkExpiry();
+      await health.checkExpiry();
       return result;
     },
     active: queries.active,

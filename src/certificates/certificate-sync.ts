@@ -1,5 +1,6 @@
+import type { CertificateStore } from '../db/ports.js';
 import type { Logger } from 'pino';
-import type { CertificatesRepo } from '../db/certificates-repo.js';
+
 import type { IdentitySwitch } from '../tls/identity-switch.js';
 import type { TicketKeyStore } from '../tls/ticket-keys.js';
 import type { Activation } from './activation.js';
@@ -7,7 +8,7 @@ import type { ServedState } from './served-state.js';
 import { notAfterOf, tryLoadIdentity } from './stored-identity.js';
 
 export interface CertificateSyncDeps {
-  repo: Pick<CertificatesRepo, 'generation' | 'state' | 'active'>;
+  repo: Pick<CertificateStore, 'generation' | 'state' | 'active'>;
   activation: Activation;
   served: ServedState;
   identities: IdentitySwitch;
@@ -27,12 +28,12 @@ export function createCertificateSync(deps: CertificateSyncDeps) {
   return {
     /** Cheap when nothing changed (one indexed read of the certificate generation); true when something was applied. */
     async syncFromDatabase(): Promise<boolean> {
-      if (repo.generation() === served.generation()) return false;
-      return activation.serialized(() => {
-        const state = repo.state();
+      if ((await repo.generation()) === served.generation()) return false;
+      return activation.serialized(async () => {
+        const state = await repo.state();
         if (state.generation === served.generation()) return false;
-        const row = repo.active();
-        const ticketKeys = deps.ticketKeys?.read();
+        const row = await repo.active();
+        const ticketKeys = await deps.ticketKeys?.read();
         if (row && row.fingerprint !== identities.current()?.fingerprint) {
           const loaded = tryLoadIdentity(row, deps.masterKey);
           let problem = 'problem' in loaded ? loaded.problem : undefined;
@@ -65,7 +66,7 @@ export function createCertificateSync(deps: CertificateSyncDeps) {
       const store = deps.ticketKeys;
       if (!store) return;
       await activation.serialized(async () => {
-        const keys = store.rotateIfOlder(DAY_MS, deps.clock());
+        const keys = await store.rotateIfOlder(DAY_MS, deps.clock());
         if (keys && differs(keys)) identities.setTicketKeys(keys);
       });
     },

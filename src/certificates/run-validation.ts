@@ -1,5 +1,6 @@
+import type { AuditStore } from '../db/ports.js';
 import type { Logger } from 'pino';
-import type { AuditRepo } from '../db/audit-repo.js';
+
 import { DomainError } from '../domain-errors.js';
 import type { EventBus } from '../events/events.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -9,7 +10,7 @@ import type { ChangeContext } from './activation.js';
 
 export interface ValidationDeps {
   validate: (task: ValidateTask) => Promise<ValidateOutcome>;
-  audit: AuditRepo;
+  audit: AuditStore;
   logger: Logger;
   metrics?: Metrics | undefined;
   events?: EventBus | undefined;
@@ -17,8 +18,8 @@ export interface ValidationDeps {
 
 export interface ValidationRunner {
   run(task: ValidateTask): Promise<ValidateOutcome>;
-  /** Metrics, audit, log and event for a refused bundle, then the domain error. */
-  reject(outcome: Extract<ValidateOutcome, { ok: false }>, context: ChangeContext, action: string): never;
+  /** Metrics, audit, log and event for a refused bundle; answers the domain error to throw. */
+  rejection(outcome: Extract<ValidateOutcome, { ok: false }>, context: ChangeContext, action: string): Promise<DomainError>;
 }
 
 /** Validation in the pool, timed, with the pool's refusals as domain errors; and the one way a rejection is reported. */
@@ -40,13 +41,13 @@ export function createValidationRunner(deps: ValidationDeps): ValidationRunner {
       }
     },
 
-    reject(outcome: Extract<ValidateOutcome, { ok: false }>, context: ChangeContext, action: string): never {
+    async rejection(outcome: Extract<ValidateOutcome, { ok: false }>, context: ChangeContext, action: string): Promise<DomainError> {
       const rules = outcome.errors.map((finding) => finding.rule);
       deps.metrics?.rejected(rules);
-      deps.audit.record({ actor: context.actor, clientAddress: context.address, action, details: { rules } });
+      await deps.audit.record({ actor: context.actor, clientAddress: context.address, action, details: { rules } });
       deps.logger.warn({ event: 'certificate.rejected', rules, actor: context.actor }, 'certificate rejected');
       deps.events?.emit({ type: 'certificate.rejected', rules, actor: context.actor, action });
-      throw new DomainError('invalid-bundle', outcome.errors.map((finding) => finding.message));
+      return new DomainError('invalid-bundle', outcome.errors.map((finding) => finding.message));
     },
   };
 }

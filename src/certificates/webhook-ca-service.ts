@@ -1,15 +1,16 @@
+import type { AuditStore, WebhookCaStore } from '../db/ports.js';
 import type { Logger } from 'pino';
-import type { AuditRepo } from '../db/audit-repo.js';
+
 import { DomainError } from '../domain-errors.js';
-import type { WebhookCaRepo } from '../db/webhook-ca-repo.js';
+
 import type { TrustStore } from '../tls/trust-store.js';
 import type { Finding } from '../validation/findings.js';
 import { validateWebhookCa } from '../validation/webhook-ca-rules.js';
 import type { ChangeContext } from './certificate-service.js';
 
 export interface WebhookCaServiceDeps {
-  repo: WebhookCaRepo;
-  audit: AuditRepo;
+  repo: WebhookCaStore;
+  audit: AuditStore;
   trustStore: TrustStore;
   clock: () => number;
   logger: Logger;
@@ -20,9 +21,9 @@ export function createWebhookCaService({ repo, audit, trustStore, clock, logger 
   /** The trust-store generation this process has loaded (its own, separate from the certificate's). */
   let loadedGeneration = -1;
 
-  function reload(): number {
-    const generation = repo.generation();
-    const certificates = splitStored(repo.get());
+  async function reload(): Promise<number> {
+    const generation = await repo.generation();
+    const certificates = splitStored(await repo.get());
     trustStore.set(certificates);
     loadedGeneration = generation;
     return certificates.length;
@@ -30,26 +31,26 @@ export function createWebhookCaService({ repo, audit, trustStore, clock, logger 
 
   return {
     /** Reads the stored bundle into the live trust store (boot). */
-    reload(): void {
-      reload();
+    async reload(): Promise<void> {
+      await reload();
     },
     /** Reloads the trust store when another process changed it; true when it did. Cheap otherwise (one read). */
-    syncFromDatabase(): boolean {
-      if (repo.generation() === loadedGeneration) return false;
-      const certificates = reload();
+    async syncFromDatabase(): Promise<boolean> {
+      if ((await repo.generation()) === loadedGeneration) return false;
+      const certificates = await reload();
       logger.info({ event: 'webhook_ca.reloaded', certificates }, 'webhook CA bundle changed by another process; reloaded');
       return true;
     },
-    get: (): string | null => repo.get(),
-    set(input: Uint8Array | string, context: ChangeContext): { warnings: Finding[] } {
+    get: (): Promise<string | null> => repo.get(),
+    async set(input: Uint8Array | string, context: ChangeContext): Promise<{ warnings: Finding[] }> {
       const result = validateWebhookCa(input, clock());
       if (!result.ok) {
-        audit.record({ actor: context.actor, clientAddress: context.address, action: 'webhook_ca.rejected', details: { rules: result.errors.map((e) => e.rule) } });
+        await audit.record({ actor: context.actor, clientAddress: context.address, action: 'webhook_ca.rejected', details: { rules: result.errors.map((e) => e.rule) } });
         logger.warn({ event: 'webhook_ca.rejected', rules: result.errors.map((e) => e.rule), actor: context.actor }, 'webhook CA bundle rejected');
         throw new DomainError('invalid-bundle', result.errors.map((finding) => finding.message));
       }
       const pem = result.certificates.join('');
-      const generation = repo.set(pem, result.fingerprints, {
+      const generation = await repo.set(pem, result.fingerprints, {
         actor: context.actor,
         clientAddress: context.address,
         action: 'webhook_ca.set',
@@ -60,8 +61,8 @@ export function createWebhookCaService({ repo, audit, trustStore, clock, logger 
       logger.info({ event: 'webhook_ca.set', certificates: result.fingerprints.length, actor: context.actor }, 'webhook CA bundle replaced');
       return { warnings: result.warnings };
     },
-    delete(context: ChangeContext): void {
-      const generation = repo.clear({ actor: context.actor, clientAddress: context.address, action: 'webhook_ca.deleted' });
+    async delete(context: ChangeContext): Promise<void> {
+      const generation = await repo.clear({ actor: context.actor, clientAddress: context.address, action: 'webhook_ca.deleted' });
       trustStore.set([]);
       loadedGeneration = generation;
       logger.info({ event: 'webhook_ca.deleted', actor: context.actor }, 'webhook CA bundle removed');

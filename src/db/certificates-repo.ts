@@ -1,6 +1,7 @@
 import { desc, eq, sql } from 'drizzle-orm';
 import { insertAudit, type AuditEntry } from './audit-repo.js';
 import type { Db } from './open-database.js';
+import type { CertificateStore } from './ports.js';
 import { certificateVersions, serviceState, settings } from './schema.js';
 import { TICKET_KEYS_SETTING } from './settings-repo.js';
 
@@ -45,15 +46,9 @@ export class PreconditionFailedError extends Error {
   override name = 'PreconditionFailedError';
 }
 
-export function createCertificatesRepo(db: Db, clock: () => number) {
-  // A read-only connection (hotcert status) writes nothing; the row exists once any writer opened the database.
-  if (!db.$client.readonly) db.insert(serviceState).values({ id: 1, generation: 0, updatedAt: clock() }).onConflictDoNothing().run();
-
-  // state() and active() run on every health probe and every sync tick: prepared once.
+/** The one activation transaction, on this connection: the writer thread's, or the CLI's own. */
+export function createActivationWriter(db: Db): (write: ActivationWrite) => ActivationWritten {
   const selectState = db.select().from(serviceState).where(eq(serviceState.id, 1)).prepare();
-  const selectVersion = db.select().from(certificateVersions).where(eq(certificateVersions.version, sql.placeholder('version'))).prepare();
-  const selectGeneration = db.select({ generation: serviceState.generation }).from(serviceState).where(eq(serviceState.id, 1)).prepare();
-  const state = (): StateRow => selectState.get()!;
 
   function writeTicketKeys(tx: Pick<Db, 'insert'>, sealed: Buffer, now: number): void {
     tx.insert(settings)
@@ -63,7 +58,7 @@ export function createCertificatesRepo(db: Db, clock: () => number) {
   }
 
   function writeActivation(tx: Pick<Db, 'select' | 'insert' | 'update'>, write: ActivationWrite): ActivationWritten {
-    const current = state();
+    const current = selectState.get()!;
     if (write.expectedFingerprint !== undefined) {
       const active =
         current.activeVersion === null
@@ -95,27 +90,36 @@ export function createCertificatesRepo(db: Db, clock: () => number) {
     return { version, generation, createdAt };
   }
 
+  return (write) => db.transaction((tx) => writeActivation(tx, write), { behavior: 'immediate' });
+}
+
+/**
+ * The SQLite CertificateStore. `commit` sends the activation write elsewhere (the server's writer
+ * thread, db/write-thread.ts); without it the same transaction runs on this connection.
+ */
+export function createCertificatesRepo(db: Db, clock: () => number, options: { commit?: ((write: ActivationWrite) => Promise<ActivationWritten>) | undefined } = {}): CertificateStore {
+  // A read-only connection (hotcert status) writes nothing; the row exists once any writer opened the database.
+  if (!db.$client.readonly) db.insert(serviceState).values({ id: 1, generation: 0, updatedAt: clock() }).onConflictDoNothing().run();
+
+  // state() and generation() run on every sync tick: prepared once.
+  const selectState = db.select().from(serviceState).where(eq(serviceState.id, 1)).prepare();
+  const selectVersion = db.select().from(certificateVersions).where(eq(certificateVersions.version, sql.placeholder('version'))).prepare();
+  const selectGeneration = db.select({ generation: serviceState.generation }).from(serviceState).where(eq(serviceState.id, 1)).prepare();
+  const activateHere = db.$client.readonly ? undefined : createActivationWriter(db);
+
   return {
-    state,
-    generation(): number {
-      return selectGeneration.get()!.generation;
+    state: async () => selectState.get()!,
+    generation: async () => selectGeneration.get()!.generation,
+    async active() {
+      const { activeVersion } = selectState.get()!;
+      return activeVersion === null ? undefined : selectVersion.get({ version: activeVersion });
     },
-    active(): CertificateRow | undefined {
-      const { activeVersion } = state();
-      if (activeVersion === null) return undefined;
-      return selectVersion.get({ version: activeVersion });
-    },
-    get(version: number): CertificateRow | undefined {
-      return selectVersion.get({ version });
-    },
-    history(): CertificateRow[] {
-      return db.select().from(certificateVersions).orderBy(desc(certificateVersions.version)).all();
-    },
-    /** Called by activation.ts only (inline, or on the writer thread): see ActivationWrite. */
-    activate(write: ActivationWrite): ActivationWritten {
-      return db.transaction((tx) => writeActivation(tx, write), { behavior: 'immediate' });
+    get: async (version) => selectVersion.get({ version }),
+    history: async () => db.select().from(certificateVersions).orderBy(desc(certificateVersions.version)).all(),
+    async activate(write) {
+      if (options.commit) return options.commit(write);
+      if (!activateHere) throw new Error('the database is open read-only');
+      return activateHere(write);
     },
   };
 }
-
-export type CertificatesRepo = ReturnType<typeof createCertificatesRepo>;

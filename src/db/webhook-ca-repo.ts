@@ -1,9 +1,10 @@
 import { eq, sql } from 'drizzle-orm';
 import { insertAudit, type AuditEntry } from './audit-repo.js';
+import type { WebhookCaStore } from './ports.js';
 import type { Db } from './open-database.js';
 import { serviceState, webhookCa } from './schema.js';
 
-export function createWebhookCaRepo(db: Db, clock: () => number) {
+export function createWebhookCaRepo(db: Db, clock: () => number): WebhookCaStore {
   /** Every change moves the trust store's own generation (not the certificate's), so other processes reload it and only it. */
   const bumpGeneration = (tx: Pick<Db, 'update'>): number =>
     tx.update(serviceState)
@@ -15,14 +16,14 @@ export function createWebhookCaRepo(db: Db, clock: () => number) {
 
   return {
     /** Read by every sync tick: prepared once. 0 before the certificates repository created the state row. */
-    generation(): number {
+    async generation(): Promise<number> {
       return selectGeneration.get()?.generation ?? 0;
     },
-    get(): string | null {
+    async get(): Promise<string | null> {
       return db.select({ pem: webhookCa.pem }).from(webhookCa).where(eq(webhookCa.id, 1)).get()?.pem ?? null;
     },
     /** Returns the trust store's new generation. */
-    set(pem: string, fingerprints: string[], audit: AuditEntry): number {
+    async set(pem: string, fingerprints: string[], audit: AuditEntry): Promise<number> {
       return db.transaction(
         (tx) => {
           const row = { pem, fingerprintsJson: JSON.stringify(fingerprints), updatedAt: clock(), updatedBy: audit.actor };
@@ -34,7 +35,7 @@ export function createWebhookCaRepo(db: Db, clock: () => number) {
       );
     },
     /** Returns the trust store's new generation. */
-    clear(audit: AuditEntry): number {
+    async clear(audit: AuditEntry): Promise<number> {
       return db.transaction(
         (tx) => {
           tx.delete(webhookCa).where(eq(webhookCa.id, 1)).run();
@@ -47,4 +48,3 @@ export function createWebhookCaRepo(db: Db, clock: () => number) {
   };
 }
 
-export type WebhookCaRepo = ReturnType<typeof createWebhookCaRepo>;

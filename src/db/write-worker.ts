@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createCertificatesRepo, type ActivationWrite, type ActivationWritten } from './certificates-repo.js';
+import { createActivationWriter, type ActivationWrite, type ActivationWritten } from './certificates-repo.js';
 import { openDatabase } from './open-database.js';
 
 export type WriteRequest = { id: number; op: 'activate'; write: ActivationWrite } | { id: number; op: 'close' };
@@ -8,7 +8,7 @@ export type WriteReply = { id: number; ok: true; written?: ActivationWritten } |
 
 // Its own connection: waiting for the write lock and the commit's fsync happen here, off the event loop.
 const db = openDatabase((workerData as { file: string }).file);
-const repo = createCertificatesRepo(db, Date.now);
+const activate = createActivationWriter(db);
 
 /** Buffers arrive as Uint8Arrays after structured cloning; drizzle stores a blob from a Buffer. */
 function revive(write: ActivationWrite): ActivationWrite {
@@ -23,7 +23,7 @@ parentPort!.on('message', (request: WriteRequest) => {
       db.$client.close();
       reply = { id: request.id, ok: true };
     } else {
-      reply = { id: request.id, ok: true, written: repo.activate(revive(request.write)) };
+      reply = { id: request.id, ok: true, written: activate(revive(request.write)) };
     }
   } catch (error) {
     // Only the class and SQLite's code cross back: messages could in principle quote data.

@@ -25,18 +25,18 @@ export function certificatesRoutes({ users, certificates, uploadsPerClient = 4 }
     ifMatch: c.req.header('if-match'),
   });
 
-  app.get('/', certificatesDocs.active, anyUser, (c) => {
-    const active = certificates.active();
+  app.get('/', certificatesDocs.active, anyUser, async (c) => {
+    const active = await certificates.active();
     // For automation: the value to send back in If-Match.
     c.header('ETag', `"${active.fingerprint_sha256}"`);
     return reply(c, { certificates: [active] });
   });
 
-  app.get('/history', certificatesDocs.history, anyUser, (c) => reply(c, { certificates: certificates.history() }));
+  app.get('/history', certificatesDocs.history, anyUser, async (c) => reply(c, { certificates: await certificates.history() }));
 
   // Kept from the WhatsApp API: 404 with an empty body when there is nothing to return.
-  app.get('/ca', certificatesDocs.ca, anyUser, (c) => {
-    const pem = certificates.intermediatesPem();
+  app.get('/ca', certificatesDocs.ca, anyUser, async (c) => {
+    const pem = await certificates.intermediatesPem();
     if (pem === null) return c.body(null, 404);
     return c.text(pem, 200, { 'Content-Type': 'text/plain; charset=utf-8' });
   });

@@ -9,11 +9,11 @@ import { healthDocs } from './health-openapi.js';
 /** `/v1/health`, for any user or the monitoring API key. `/healthz` lives in app.ts, outside /v1 and auth. */
 export function healthRoutes({ users, certificates, apiKey, storage }: { users: UserService; certificates: CertificateService; apiKey?: string | undefined; storage?: StorageHealth | undefined }) {
   const app = new Hono();
-  app.get('/', healthDocs.health, requireAuth({ users, apiKey }), (c) => {
+  app.get('/', healthDocs.health, requireAuth({ users, apiKey }), async (c) => {
     // A full, read-only or vanished data directory: still serving, but nothing can be changed.
     const state = storage?.current() ?? 'ok';
     return reply(c, {
-      health: { webapp_status: state === 'ok' ? 'ok' : 'degraded', storage: state, setup_required: users.setupRequired(), certificate: certificates.health() },
+      health: { webapp_status: state === 'ok' ? 'ok' : 'degraded', storage: state, setup_required: await users.setupRequired(), certificate: await certificates.health() },
     });
   });
   return app;
