@@ -1,4 +1,8 @@
-import type { SettingsStore } from './db/ports.js';
+/**
+ * One hotcert instance, assembled: openServices (every service on one data directory; the server and
+ * the CLI both use it), bootHotcert (SPEC §5) and listen (the HTTPS listener and its sync timers).
+ * The process around it is main.ts (environment, signals, WORKERS); the command line is cli/hotcert.ts.
+ */
 import type { Hono } from 'hono';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +17,7 @@ import { createEventBus, type EventBus } from './events/events.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { createPendingKeysRepo } from './db/pending-keys-repo.js';
+import type { SettingsStore } from './db/ports.js';
 import { openDatabase, type Db } from './db/open-database.js';
 import { createSettingsRepo } from './db/settings-repo.js';
 import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
@@ -229,7 +234,7 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
     throw error;
   }
 
-  const app = createApp({ ...services, logger, config: { ...config, uploadsPerClient: options.uploadsPerClient } });
+  const app = createApp({ ...services, logger, config, uploadsPerClient: options.uploadsPerClient });
   return { services, app, listen };
 
   async function listen(fetch: ListenOptions['fetch'], at: { port: number; host?: string | undefined }): Promise<Hotcert> {
