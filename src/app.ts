@@ -6,7 +6,8 @@ import { adminRoutes } from './admin/admin-routes.js';
 import type { CertificateService } from './certificates/certificate-service.js';
 import type { CsrService } from './certificates/csr-service.js';
 import type { WebhookCaService } from './certificates/webhook-ca-service.js';
-import type { AuditRepo } from './db/audit-repo.js';
+import type { Config } from './config.js';
+import type { AuditStore } from './db/ports.js';
 import type { StorageHealth } from './db/storage-health.js';
 import { limitBody } from './http/body-limit.js';
 import { isClientBodyError } from './http/client-errors.js';
@@ -40,12 +41,15 @@ export interface AppDeps {
   acme: AcmeService;
   webhookCa: WebhookCaService;
   webhooks: Pick<Webhooks, 'service'>;
-  audit: AuditRepo;
+  audit: AuditStore;
   metrics: Metrics;
   logger: Logger;
   /** The data directory's storage: a full, read-only or vanished one answers 507 (SPEC §6). */
   storage?: StorageHealth;
-  config: { maxUploadBytes: number; apiKey?: string | undefined; uploadsPerClient?: number | undefined };
+  /** The operator's configuration (SPEC §2): only what the routes read. */
+  config: Pick<Config, 'maxUploadBytes' | 'apiKey'>;
+  /** Concurrent uploads allowed from one client address (default 4); not an environment setting. */
+  uploadsPerClient?: number | undefined;
 }
 
 const envelope = (entries: ErrorEntry[]) => ({ errors: entries, meta });
@@ -76,7 +80,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/v1/users', usersRoutes({ users }));
   app.route('/v1/certificates/acme', acmeRoutes({ users, acme: deps.acme }));
   app.route('/v1/certificates/external/csr', csrRoutes({ users, csr: deps.csr }));
-  app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, uploadsPerClient: config.uploadsPerClient }));
+  app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, uploadsPerClient: deps.uploadsPerClient }));
   app.route('/v1/certificates/webhooks/ca', webhookCaRoutes({ users, webhookCa: deps.webhookCa }));
   app.route('/v1/settings/webhooks', webhooksRoutes({ users, webhooks: deps.webhooks.service }));
   app.route('/v1/health', healthRoutes({ users, certificates, acme: deps.acme, apiKey: config.apiKey, storage: deps.storage }));

@@ -1,3 +1,8 @@
+/**
+ * One hotcert instance, assembled: openServices (every service on one data directory; the server and
+ * the CLI both use it), bootHotcert (SPEC §5) and listen (the HTTPS listener and its sync timers).
+ * The process around it is main.ts (environment, signals, WORKERS); the command line is cli/hotcert.ts.
+ */
 import type { Hono } from 'hono';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -18,8 +23,9 @@ import { createAcmeRenewalRepo } from './db/acme-renewal-repo.js';
 import { createAuditRepo } from './db/audit-repo.js';
 import { createCertificatesRepo } from './db/certificates-repo.js';
 import { createPendingKeysRepo } from './db/pending-keys-repo.js';
+import type { SettingsStore } from './db/ports.js';
 import { openDatabase, type Db } from './db/open-database.js';
-import { createSettingsRepo, type SettingsRepo } from './db/settings-repo.js';
+import { createSettingsRepo } from './db/settings-repo.js';
 import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
@@ -112,17 +118,17 @@ export function existingDataDir(dataDir: string): string {
 }
 
 /** Wires every service on one data directory. Used by the server and by the CLI. */
-export function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile' | 'acme'>>, options: ServiceOptions): Services {
+export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile' | 'acme'>>, options: ServiceOptions): Promise<Services> {
   const clock = options.clock ?? Date.now;
   const dataDir = options.readOnly ? existingDataDir(config.dataDir) : prepareDataDir(config.dataDir);
   let masterKey: Buffer;
   let db: Db | undefined;
-  let settings: SettingsRepo;
+  let settings: SettingsStore;
   try {
     db = openDatabase(path.join(dataDir, 'hotcert.db'), { readOnly: options.readOnly });
     settings = createSettingsRepo(db, clock);
     // Before anything else is written: a key that does not match the database's check value is refused.
-    masterKey = establishMasterKey(settings, dataDir, config.masterKey, clock(), options.readOnly);
+    masterKey = await establishMasterKey(settings, dataDir, config.masterKey, clock(), options.readOnly);
   } catch (error) {
     db?.$client.close();
     if (error instanceof MasterKeyError) throw new DataDirError(error.message);
@@ -258,19 +264,19 @@ export async function startHotcert(config: Config, options: StartOptions): Promi
  */
 export async function bootHotcert(config: Config, options: StartOptions): Promise<BootedHotcert> {
   const { logger } = options;
-  const services = openServices(config, { ...options, validation: 'pool', writeThread: true });
+  const services = await openServices(config, { ...options, validation: 'pool', writeThread: true });
   const { users, certificates, webhookCa, identities } = services;
   let boot: Awaited<ReturnType<typeof certificates.bootstrap>>;
   try {
     await users.ensureDefaultAdmin(config.adminPassword);
     boot = await certificates.bootstrap();
-    webhookCa.reload();
+    await webhookCa.reload();
   } catch (error) {
     await services.close();
     throw error;
   }
 
-  const app = createApp({ ...services, logger, config: { ...config, uploadsPerClient: options.uploadsPerClient } });
+  const app = createApp({ ...services, logger, config, uploadsPerClient: options.uploadsPerClient });
   return { services, app, listen };
 
   async function listen(fetch: ListenOptions['fetch'], at: { port: number; host?: string | undefined }): Promise<Hotcert> {
@@ -334,21 +340,20 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
     // The first issuance should not wait a whole interval; the listener answers challenges from now on.
     setImmediate(acmeTick);
 
+    // Each kind of change has its own generation: a certificate change never reloads the trust store, nor the reverse.
     const syncTimer = setInterval(() => {
-      certificates
-        .syncFromDatabase()
-        .then((changed) => changed && webhookCa.reload())
-        .catch((error: unknown) => logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'sync from database failed'));
+      certificates.syncFromDatabase().catch((error: unknown) => logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'certificate sync from database failed'));
+      webhookCa.syncFromDatabase().catch((error: unknown) => logger.error({ event: 'sync.failed', error_name: (error as Error).name }, 'webhook CA sync from database failed'));
     }, options.syncIntervalMs ?? 200);
     syncTimer.unref();
-    const expiryTimer = setInterval(() => certificates.checkExpiry(), options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
+    const expiryTimer = setInterval(() => {
+      certificates.checkExpiry().catch((error: unknown) => logger.error({ event: 'certificate.expiry_check_failed', error_name: (error as Error).name }, 'expiry check failed'));
+    }, options.expiryCheckIntervalMs ?? 60 * 60 * 1000);
     expiryTimer.unref();
     const purgeTimer = setInterval(() => {
-      try {
-        users.purgeExpiredTokens();
-      } catch (error) {
+      users.purgeExpiredTokens().catch((error: unknown) => {
         logger.warn({ event: 'tokens.purge_failed', error_name: (error as Error).name, code: (error as { code?: unknown }).code }, 'deleting expired tokens failed; retrying later');
-      }
+      });
     }, options.tokenPurgeIntervalMs ?? 60 * 60 * 1000);
     purgeTimer.unref();
     // Keys also age out without a certificate change: one process replaces day-old keys, every process takes them.
@@ -361,7 +366,7 @@ export async function bootHotcert(config: Config, options: StartOptions): Promis
 
     const stopSetupWarning = startSetupWarning({ users, logger, intervalMs: options.setupWarningIntervalMs });
 
-    const health = certificates.health();
+    const health = await certificates.health();
     logger.info(
       {
         event: 'listening',

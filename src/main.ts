@@ -56,7 +56,7 @@ export async function serveMain(overrides: { dataDir?: string } = {}): Promise<v
 /** WORKERS=N: the primary prepares the data directory once, then N processes share the port. */
 async function runPrimary(config: Config, logger: ReturnType<typeof createLogger>): Promise<void> {
   try {
-    const services = openServices(config, { logger, validation: 'inline', processMetrics: false });
+    const services = await openServices(config, { logger, validation: 'inline', processMetrics: false });
     await services.users.ensureDefaultAdmin(config.adminPassword);
     await services.certificates.bootstrap();
     await services.close();

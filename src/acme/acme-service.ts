@@ -6,7 +6,7 @@ import type { CertificateVersionView } from '../certificates/version-view.js';
 import type { createAcmeChallengesRepo } from '../db/acme-challenges-repo.js';
 import type { AcmeAccountRepo } from '../db/acme-account-repo.js';
 import type { AcmeRenewalRepo, AcmeRenewalRow } from '../db/acme-renewal-repo.js';
-import type { AuditRepo } from '../db/audit-repo.js';
+import type { AuditStore } from '../db/ports.js';
 import { DomainError } from '../domain-errors.js';
 import type { EventBus } from '../events/events.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -35,10 +35,10 @@ export interface AcmeServiceDeps {
   renewal: AcmeRenewalRepo;
   challenges: ReturnType<typeof createAcmeChallengesRepo>;
   certificates: {
-    upload(pem: string, context: ChangeContext, options: { source: 'acme' }): Promise<{ view: CertificateVersionView } | { report: unknown }>;
-    history(): CertificateVersionView[];
+    upload(pem: string, context: ChangeContext, options: { source: 'acme' }): Promise<{ view: CertificateVersionView }>;
+    history(): Promise<CertificateVersionView[]>;
   };
-  audit: AuditRepo;
+  audit: AuditStore;
   metrics?: Metrics | undefined;
   events?: EventBus | undefined;
   masterKey: Buffer;
@@ -123,7 +123,7 @@ export function createAcmeService(deps: AcmeServiceDeps) {
     agentFor = config.directoryCaPem;
   }
 
-  const activeVersion = () => certificates.history().find((version) => version.active);
+  const activeVersion = async () => (await certificates.history()).find((version) => version.active);
 
   /** A certificate names a domain when a SAN equals it or is a wildcard one label above it. */
   const covers = (version: CertificateVersionView, domains: string[]) =>
@@ -194,9 +194,7 @@ export function createAcmeService(deps: AcmeServiceDeps) {
       const accountKeyPem = await loadAccountKey(config);
       const issued = await issueCertificate({ config, accountKeyPem, challenges: challengeStore, pollMs: deps.pollMs });
       await rememberAccountUrl(config, issued.accountUrl);
-      const uploaded = await certificates.upload(issued.pemBundle, { actor: context.actor, address: context.address }, { source: 'acme' });
-      if (!('view' in uploaded)) throw new Error('the upload pipeline answered a dry-run report');
-      const { view } = uploaded;
+      const { view } = await certificates.upload(issued.pemBundle, { actor: context.actor, address: context.address }, { source: 'acme' });
       const certId = certificateId(issued.certPem) ?? null;
       const now = clock();
       const planned = renewalTime(Date.parse(view.not_before), Date.parse(view.not_after), random());
@@ -204,7 +202,7 @@ export function createAcmeService(deps: AcmeServiceDeps) {
       renewalInfoCheckedAt = now;
       await renewal.release(holder, { nextAttemptAt: next, failures: 0, lastAttemptAt: started, lastError: null, lastSuccessAt: now, lastVersion: view.version, certId });
       deps.metrics?.acmeAttempt('success', 0);
-      audit.record({ actor: context.actor, clientAddress: context.address, action: 'acme.renewed', fingerprint: view.fingerprint_sha256, details: { version: view.version, domains: config.domains, trigger, next_attempt_at: new Date(next).toISOString() } });
+      await audit.record({ actor: context.actor, clientAddress: context.address, action: 'acme.renewed', fingerprint: view.fingerprint_sha256, details: { version: view.version, domains: config.domains, trigger, next_attempt_at: new Date(next).toISOString() } });
       logger.info({ event: 'acme.renewed', version: view.version, fingerprint_sha256: view.fingerprint_sha256, next_attempt_at: new Date(next).toISOString() }, 'ACME certificate activated');
       deps.events?.emit({ type: 'acme.renewed', version: view.version, fingerprint_sha256: view.fingerprint_sha256, domains: config.domains, not_after: view.not_after });
       return { renewed: true, version: view.version, error: null };
@@ -214,7 +212,7 @@ export function createAcmeService(deps: AcmeServiceDeps) {
       const next = clock() + retryDelay(failures, backoff, random());
       await renewal.release(holder, { nextAttemptAt: next, failures, lastAttemptAt: started, lastError: message });
       deps.metrics?.acmeAttempt('failure', failures);
-      audit.record({ actor: context.actor, clientAddress: context.address, action: 'acme.renewal_failed', details: { domains: config.domains, trigger, error: message, failures, next_attempt_at: new Date(next).toISOString() } });
+      await audit.record({ actor: context.actor, clientAddress: context.address, action: 'acme.renewal_failed', details: { domains: config.domains, trigger, error: message, failures, next_attempt_at: new Date(next).toISOString() } });
       logger.error({ event: 'acme.renewal_failed', error: message, failures, next_attempt_at: new Date(next).toISOString() }, 'ACME renewal failed; the current certificate stays');
       deps.events?.emit({ type: 'acme.renewal_failed', domains: config.domains, error: message, next_attempt_at: new Date(next).toISOString() });
       return { renewed: false, version: null, error: message };
@@ -239,7 +237,7 @@ export function createAcmeService(deps: AcmeServiceDeps) {
   async function status() {
     const effective = await effectiveConfig();
     const row = await renewal.state();
-    const active = activeVersion();
+    const active = await activeVersion();
     const mode = modeOf(effective.config, active);
     const now = clock();
     const next = mode === 'acme' && effective.config ? (row && row.failures > 0 && row.nextAttemptAt !== null ? row.nextAttemptAt : plannedTime(active, effective.config, row, now)) : null;
@@ -297,7 +295,7 @@ export function createAcmeService(deps: AcmeServiceDeps) {
       const now = clock();
       await challenges.purgeExpired(now);
       if (!config) return;
-      const active = activeVersion();
+      const active = await activeVersion();
       if (modeOf(config, active) !== 'acme') return;
       const row = await renewal.state();
       let due: number;
@@ -332,7 +330,7 @@ export function createAcmeService(deps: AcmeServiceDeps) {
       await accounts.putConfig(seal(masterKey, JSON.stringify(toInput(parsed)), CONFIG_CONTEXT));
       // A new configuration starts a fresh schedule: the next tick decides from the active certificate.
       await renewal.schedule({ nextAttemptAt: null, failures: 0, lastError: null });
-      audit.record({ actor: context.actor, clientAddress: context.address, action: 'acme.configured', details: { ...publicSettings(parsed) } });
+      await audit.record({ actor: context.actor, clientAddress: context.address, action: 'acme.configured', details: { ...publicSettings(parsed) } });
       logger.info({ event: 'acme.configured', actor: context.actor, domains: parsed.domains, directory_url: parsed.directoryUrl }, 'ACME configuration changed');
       httpPortListener?.(parsed.httpPort);
       announceChallenge(parsed);
@@ -343,7 +341,7 @@ export function createAcmeService(deps: AcmeServiceDeps) {
     async resetConfiguration(context: ChangeContext) {
       await accounts.removeConfig();
       await renewal.schedule({ nextAttemptAt: null, failures: 0, lastError: null });
-      audit.record({ actor: context.actor, clientAddress: context.address, action: 'acme.configuration_reset', details: {} });
+      await audit.record({ actor: context.actor, clientAddress: context.address, action: 'acme.configuration_reset', details: {} });
       httpPortListener?.(deps.envConfig?.httpPort);
       announceChallenge(deps.envConfig);
       return status();

@@ -1,8 +1,9 @@
+import type { PendingKeyStore } from '../db/ports.js';
 import { createHash, createPublicKey, generateKeyPair, webcrypto, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
-import type { PendingKeyRow, PendingKeysRepo } from '../db/pending-keys-repo.js';
+import type { PendingKeyRow } from '../db/pending-keys-repo.js';
 import { seal, unseal } from '../secrets/seal.js';
 import type { ChangeContext } from './certificate-service.js';
 import { x509Library } from './x509-library.js';
@@ -26,7 +27,7 @@ export interface PendingCsrView {
 }
 
 export interface CsrServiceDeps {
-  repo: PendingKeysRepo;
+  repo: PendingKeyStore;
   masterKey: Buffer;
   clock: () => number;
   logger: Logger;
@@ -91,9 +92,9 @@ export function createCsrService({ repo, masterKey, clock, logger }: CsrServiceD
       const csrPem = await buildCsr(names, request.keyType, privateKey, publicKey);
       const spkiSha256 = spkiSha256Of(publicKey);
       const now = clock();
-      repo.purgeExpired(now);
+      await repo.purgeExpired(now);
       const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-      const row = repo.insert(
+      const row = await repo.insert(
         {
           spkiSha256,
           keyType: request.keyType,
@@ -110,20 +111,20 @@ export function createCsrService({ repo, masterKey, clock, logger }: CsrServiceD
       return toView(row);
     },
 
-    list(): PendingCsrView[] {
-      return repo.list(clock()).map(toView);
+    async list(): Promise<PendingCsrView[]> {
+      return (await repo.list(clock())).map(toView);
     },
 
     /** Deletes a pending key and its CSR; false when there is no such pending CSR. */
-    discard(id: number, context: ChangeContext): boolean {
-      const removed = repo.discard(id, { actor: context.actor, clientAddress: context.address, action: 'certificate.csr_discarded' });
+    async discard(id: number, context: ChangeContext): Promise<boolean> {
+      const removed = await repo.discard(id, { actor: context.actor, clientAddress: context.address, action: 'certificate.csr_discarded' });
       if (removed) logger.info({ event: 'certificate.csr_discarded', pending_key_id: id, actor: context.actor }, 'pending CSR key discarded');
       return removed;
     },
 
     /** The pending key for one of these public keys, unsealed (only this one), or undefined. */
-    match(spkiSha256: string[]): { id: number; keyPem: string } | undefined {
-      const row = repo.findBySpki(spkiSha256, clock());
+    async match(spkiSha256: string[]): Promise<{ id: number; keyPem: string } | undefined> {
+      const row = await repo.findBySpki(spkiSha256, clock());
       if (!row) return undefined;
       try {
         return { id: row.id, keyPem: unseal(masterKey, row.keySealed, sealContext(row.spkiSha256)) };
@@ -134,9 +135,9 @@ export function createCsrService({ repo, masterKey, clock, logger }: CsrServiceD
     },
 
     /** The certificate for this key is now served: the key lives on, sealed, in that version only. */
-    consume(id: number, context: ChangeContext, fingerprint: string): void {
+    async consume(id: number, context: ChangeContext, fingerprint: string): Promise<void> {
       try {
-        repo.remove(id, { actor: context.actor, clientAddress: context.address, action: 'certificate.csr_consumed', fingerprint, details: { pending_key_id: id } });
+        await repo.remove(id, { actor: context.actor, clientAddress: context.address, action: 'certificate.csr_consumed', fingerprint, details: { pending_key_id: id } });
       } catch (error) {
         // The certificate is served already; the leftover pending row expires on its own.
         logger.warn({ event: 'certificate.csr_consume_failed', pending_key_id: id, error_name: (error as Error).name }, 'could not remove the used pending CSR key');

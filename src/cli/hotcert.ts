@@ -64,7 +64,7 @@ async function withServices<T>(dataDir: string | undefined, run: (services: Serv
   const logger = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'error', pino.destination(2));
   let services: Services;
   try {
-    services = openServices({ ...config, dataDir: dataDir ?? config.dataDir }, { logger, validation: 'inline', processMetrics: false, readOnly: options.readOnly });
+    services = await openServices({ ...config, dataDir: dataDir ?? config.dataDir }, { logger, validation: 'inline', processMetrics: false, readOnly: options.readOnly });
   } catch (error) {
     if (error instanceof DataDirError) throw new CliFailure(error.message, EXIT.usage);
     throw error;
@@ -132,8 +132,7 @@ ${examples('hotcert serve', 'hotcert check bundle.pem --json', 'hotcert status -
     .addHelpText('after', examples('hotcert status --data-dir /data', 'hotcert status --json | jq -r .certificate.not_after'))
     .action(async (options: CommonOptions) => {
       await withServices(options.dataDir, async ({ certificates }) => {
-        const view = certificates.active();
-        const health = certificates.health();
+        const [view, health] = await Promise.all([certificates.active(), certificates.health()]);
         out(options.json ? JSON.stringify({ certificate: view, health }, null, 2) + '\n' : formatStatus(view, health));
       }, { readOnly: true });
     });
@@ -176,7 +175,6 @@ ${examples('hotcert serve', 'hotcert check bundle.pem --json', 'hotcert status -
           else out(formatReport(report));
           throw new CliFailure(`import refused: the bundle is invalid (${report.errors.length} error${report.errors.length === 1 ? '' : 's'}); nothing changed`, EXIT.failed);
         }
-        if ('report' in result) throw new Error('import ran as a dry run');
         const view = result.view;
         if (options.json) return outJson({ report, changed: result.changed, certificate: view });
         out(

@@ -1,4 +1,5 @@
 import { desc } from 'drizzle-orm';
+import type { AuditStore } from './ports.js';
 import type { Db } from './open-database.js';
 import { auditLog } from './schema.js';
 
@@ -34,12 +35,12 @@ export function insertAudit(tx: Pick<Db, 'insert'>, at: number, entry: AuditEntr
     .run();
 }
 
-export function createAuditRepo(db: Db, clock: () => number) {
+export function createAuditRepo(db: Db, clock: () => number): AuditStore {
   return {
-    record(entry: AuditEntry): void {
+    async record(entry: AuditEntry): Promise<void> {
       insertAudit(db, clock(), entry);
     },
-    recent(limit: number): AuditRecord[] {
+    async recent(limit: number): Promise<AuditRecord[]> {
       return db
         .select()
         .from(auditLog)
@@ -59,4 +60,3 @@ export function createAuditRepo(db: Db, clock: () => number) {
   };
 }
 
-export type AuditRepo = ReturnType<typeof createAuditRepo>;

@@ -1,6 +1,7 @@
 import { desc, eq, sql } from 'drizzle-orm';
 import { insertAudit, type AuditEntry } from './audit-repo.js';
 import type { Db } from './open-database.js';
+import type { CertificateStore } from './ports.js';
 import { certificateVersions, serviceState, settings } from './schema.js';
 import { TICKET_KEYS_SETTING } from './settings-repo.js';
 
@@ -19,11 +20,25 @@ export interface NewVersion {
   createdBy: string;
 }
 
-export interface ActivationOptions {
+/**
+ * One activation as the database sees it: a new version inserted, or a stored one marked active,
+ * with If-Match, the generation bump, the audit row and the ticket keys in one IMMEDIATE transaction.
+ */
+export interface ActivationWrite {
+  target: { insert: NewVersion } | { existing: number };
+  audit: AuditEntry;
   expectedFingerprint?: string | undefined;
-  fallbackReason?: string | null;
+  fallbackReason: string | null;
   /** New sealed TLS ticket keys, committed with the activation so every process switches together. */
   ticketKeysSealed?: Buffer | undefined;
+  now: number;
+}
+
+/** Only what the caller does not know already: the version number, the generation, the stored time. */
+export interface ActivationWritten {
+  version: number;
+  generation: number;
+  createdAt: number;
 }
 
 /** Thrown inside the activation transaction when If-Match names a fingerprint that is no longer active. */
@@ -31,125 +46,80 @@ export class PreconditionFailedError extends Error {
   override name = 'PreconditionFailedError';
 }
 
-export function createCertificatesRepo(db: Db, clock: () => number) {
-  // A read-only connection (hotcert status) writes nothing; the row exists once any writer opened the database.
-  if (!db.$client.readonly) db.insert(serviceState).values({ id: 1, generation: 0, updatedAt: clock() }).onConflictDoNothing().run();
-
-  // state() and active() run on every health probe and every sync tick: prepared once.
+/** The one activation transaction, on this connection: the writer thread's, or the CLI's own. */
+export function createActivationWriter(db: Db): (write: ActivationWrite) => ActivationWritten {
   const selectState = db.select().from(serviceState).where(eq(serviceState.id, 1)).prepare();
-  const selectVersion = db.select().from(certificateVersions).where(eq(certificateVersions.version, sql.placeholder('version'))).prepare();
-  const selectGeneration = db.select({ generation: serviceState.generation }).from(serviceState).where(eq(serviceState.id, 1)).prepare();
-  const state = (): StateRow => selectState.get()!;
 
-  const writeAudit = (tx: Pick<Db, 'insert'>, entry: AuditEntry) => insertAudit(tx, clock(), entry);
-
-  function writeTicketKeys(tx: Pick<Db, 'insert'>, sealed: Buffer): void {
+  function writeTicketKeys(tx: Pick<Db, 'insert'>, sealed: Buffer, now: number): void {
     tx.insert(settings)
-      .values({ name: TICKET_KEYS_SETTING, value: sealed, updatedAt: clock() })
-      .onConflictDoUpdate({ target: settings.name, set: { value: sealed, updatedAt: clock() } })
+      .values({ name: TICKET_KEYS_SETTING, value: sealed, updatedAt: now })
+      .onConflictDoUpdate({ target: settings.name, set: { value: sealed, updatedAt: now } })
       .run();
   }
 
-  /** Checks If-Match, then writes the version, marks it active, bumps the generation and audits. */
-  function writeActivation(tx: Pick<Db, 'select' | 'insert' | 'update'>, version: NewVersion, audit: AuditEntry, options: ActivationOptions) {
-    const current = state();
-    if (options.expectedFingerprint !== undefined) {
+  function writeActivation(tx: Pick<Db, 'select' | 'insert' | 'update'>, write: ActivationWrite): ActivationWritten {
+    const current = selectState.get()!;
+    if (write.expectedFingerprint !== undefined) {
       const active =
         current.activeVersion === null
           ? undefined
           : tx.select({ fingerprint: certificateVersions.fingerprint }).from(certificateVersions)
               .where(eq(certificateVersions.version, current.activeVersion)).get();
-      if (active?.fingerprint !== options.expectedFingerprint) throw new PreconditionFailedError();
+      if (active?.fingerprint !== write.expectedFingerprint) throw new PreconditionFailedError();
     }
-    const next = (tx.select({ max: sql<number | null>`max(${certificateVersions.version})` }).from(certificateVersions).get()?.max ?? 0) + 1;
-    const row = tx
-      .insert(certificateVersions)
-      .values({ ...version, version: next, createdAt: clock() })
-      .returning()
-      .get();
+    let version: number;
+    let createdAt = write.now;
+    const details: Record<string, unknown> = { ...write.audit.details };
+    if ('insert' in write.target) {
+      version = (tx.select({ max: sql<number | null>`max(${certificateVersions.version})` }).from(certificateVersions).get()?.max ?? 0) + 1;
+      tx.insert(certificateVersions).values({ ...write.target.insert, version, createdAt }).run();
+      Object.assign(details, { version, source: write.target.insert.source });
+    } else {
+      version = write.target.existing;
+      const stored = tx.select({ createdAt: certificateVersions.createdAt }).from(certificateVersions).where(eq(certificateVersions.version, version)).get();
+      if (!stored) throw new Error(`version ${version} does not exist`);
+      createdAt = stored.createdAt;
+    }
+    const generation = current.generation + 1;
     tx.update(serviceState)
-      .set({ activeVersion: next, generation: current.generation + 1, fallbackReason: options.fallbackReason ?? null, updatedAt: clock() })
+      .set({ activeVersion: version, generation, fallbackReason: write.fallbackReason, updatedAt: write.now })
       .where(eq(serviceState.id, 1))
       .run();
-    writeAudit(tx, { ...audit, fingerprint: version.fingerprint, details: { ...audit.details, version: next, source: version.source } });
-    if (options.ticketKeysSealed) writeTicketKeys(tx, options.ticketKeysSealed);
-    return { row, generation: current.generation + 1 };
+    insertAudit(tx, write.now, { ...write.audit, details });
+    if (write.ticketKeysSealed) writeTicketKeys(tx, write.ticketKeysSealed, write.now);
+    return { version, generation, createdAt };
   }
 
+  return (write) => db.transaction((tx) => writeActivation(tx, write), { behavior: 'immediate' });
+}
+
+/**
+ * The SQLite CertificateStore. `commit` sends the activation write elsewhere (the server's writer
+ * thread, db/write-thread.ts); without it the same transaction runs on this connection.
+ */
+export function createCertificatesRepo(db: Db, clock: () => number, options: { commit?: ((write: ActivationWrite) => Promise<ActivationWritten>) | undefined } = {}): CertificateStore {
+  // A read-only connection (hotcert status) writes nothing; the row exists once any writer opened the database.
+  if (!db.$client.readonly) db.insert(serviceState).values({ id: 1, generation: 0, updatedAt: clock() }).onConflictDoNothing().run();
+
+  // state() and generation() run on every sync tick: prepared once.
+  const selectState = db.select().from(serviceState).where(eq(serviceState.id, 1)).prepare();
+  const selectVersion = db.select().from(certificateVersions).where(eq(certificateVersions.version, sql.placeholder('version'))).prepare();
+  const selectGeneration = db.select({ generation: serviceState.generation }).from(serviceState).where(eq(serviceState.id, 1)).prepare();
+  const activateHere = db.$client.readonly ? undefined : createActivationWriter(db);
+
   return {
-    state,
-    generation(): number {
-      return selectGeneration.get()!.generation;
+    state: async () => selectState.get()!,
+    generation: async () => selectGeneration.get()!.generation,
+    async active() {
+      const { activeVersion } = selectState.get()!;
+      return activeVersion === null ? undefined : selectVersion.get({ version: activeVersion });
     },
-    active(): CertificateRow | undefined {
-      const { activeVersion } = state();
-      if (activeVersion === null) return undefined;
-      return selectVersion.get({ version: activeVersion });
-    },
-    get(version: number): CertificateRow | undefined {
-      return selectVersion.get({ version });
-    },
-    history(): CertificateRow[] {
-      return db.select().from(certificateVersions).orderBy(desc(certificateVersions.version)).all();
-    },
-    /**
-     * The only way a version becomes active: written, marked active, generation bumped and
-     * audited in one IMMEDIATE transaction, so every process agrees on what is served.
-     * `beforeCommit` runs inside it (the swap); if it throws, nothing is written.
-     */
-    insertAndActivate(
-      version: NewVersion,
-      audit: AuditEntry,
-      options: ActivationOptions & { beforeCommit?: (row: CertificateRow, generation: number) => void } = {},
-    ): CertificateRow {
-      return db.transaction(
-        (tx) => {
-          const { row, generation } = writeActivation(tx, version, audit, options);
-          options.beforeCommit?.(row, generation);
-          return row;
-        },
-        { behavior: 'immediate' },
-      );
-    },
-    /**
-     * The same in two steps, for the writer thread: write inside an open IMMEDIATE transaction,
-     * let the caller swap, then commitOpen() or rollbackOpen().
-     */
-    beginActivation(version: NewVersion, audit: AuditEntry, options: ActivationOptions = {}): { row: CertificateRow; generation: number } {
-      db.$client.exec('BEGIN IMMEDIATE');
-      try {
-        return writeActivation(db, version, audit, options);
-      } catch (error) {
-        // SQLite may already have rolled back (SQLITE_FULL, IOERR): a second ROLLBACK would hide the real code.
-        if (db.$client.inTransaction) db.$client.exec('ROLLBACK');
-        throw error;
-      }
-    },
-    commitOpen(): void {
-      db.$client.exec('COMMIT');
-    },
-    rollbackOpen(): void {
-      if (db.$client.inTransaction) db.$client.exec('ROLLBACK');
-    },
-    /** Boot fallback onto an existing version: activate it and remember why. */
-    activateExisting(versionNumber: number, fallbackReason: string | null, audit: AuditEntry, ticketKeysSealed?: Buffer): void {
-      db.transaction(
-        (tx) => {
-          const current = state();
-          tx.update(serviceState)
-            .set({ activeVersion: versionNumber, generation: current.generation + 1, fallbackReason, updatedAt: clock() })
-            .where(eq(serviceState.id, 1))
-            .run();
-          writeAudit(tx, audit);
-          if (ticketKeysSealed) writeTicketKeys(tx, ticketKeysSealed);
-        },
-        { behavior: 'immediate' },
-      );
-    },
-    setFallbackReason(reason: string | null): void {
-      db.update(serviceState).set({ fallbackReason: reason }).where(eq(serviceState.id, 1)).run();
+    get: async (version) => selectVersion.get({ version }),
+    history: async () => db.select().from(certificateVersions).orderBy(desc(certificateVersions.version)).all(),
+    async activate(write) {
+      if (options.commit) return options.commit(write);
+      if (!activateHere) throw new Error('the database is open read-only');
+      return activateHere(write);
     },
   };
 }
-
-export type CertificatesRepo = ReturnType<typeof createCertificatesRepo>;

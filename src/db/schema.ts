@@ -38,11 +38,17 @@ export const certificateVersions = sqliteTable('certificate_versions', {
   createdBy: text('created_by').notNull(),
 });
 
-/** One row: which version is served, and a counter every process watches to pick up changes. */
+/**
+ * One row: which version is served, and the counters every process watches to pick up changes: one
+ * per kind of change, so a webhook-CA change never reloads the certificate and the reverse.
+ */
 export const serviceState = sqliteTable('service_state', {
   id: integer('id').primaryKey(),
   activeVersion: integer('active_version'),
+  /** Moves with every certificate activation. */
   generation: integer('generation').notNull().default(0),
+  /** Moves with every change of the webhook trust store. */
+  webhookCaGeneration: integer('webhook_ca_generation').notNull().default(0),
   fallbackReason: text('fallback_reason'),
   updatedAt: integer('updated_at').notNull().default(sql`0`),
 });

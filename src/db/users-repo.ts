@@ -1,19 +1,20 @@
 import { and, eq, gt, lte, ne, sql } from 'drizzle-orm';
+import type { TokenStore, UserStore } from './ports.js';
 import type { Db } from './open-database.js';
 import { tokens, users } from './schema.js';
 
 export type Role = 'ROLE_ADMIN' | 'ROLE_USER';
 export type UserRow = typeof users.$inferSelect;
 
-export function createUsersRepo(db: Db) {
+export function createUsersRepo(db: Db): UserStore {
   return {
-    findByName(username: string): UserRow | undefined {
+    async findByName(username: string): Promise<UserRow | undefined> {
       return db.select().from(users).where(eq(users.username, username)).get();
     },
-    findById(id: number): UserRow | undefined {
+    async findById(id: number): Promise<UserRow | undefined> {
       return db.select().from(users).where(eq(users.id, id)).get();
     },
-    insert(user: { username: string; passwordHash: string; role: Role; mustChangePassword: boolean; now: number }): UserRow | undefined {
+    async insert(user: { username: string; passwordHash: string; role: Role; mustChangePassword: boolean; now: number }): Promise<UserRow | undefined> {
       return db
         .insert(users)
         .values({
@@ -29,7 +30,7 @@ export function createUsersRepo(db: Db) {
         .get();
     },
     /** Sets the password and revokes every token of the user except `keepTokenHash`. */
-    setPassword(id: number, passwordHash: string, mustChangePassword: boolean, now: number, keepTokenHash?: string): void {
+    async setPassword(id: number, passwordHash: string, mustChangePassword: boolean, now: number, keepTokenHash?: string): Promise<void> {
       db.transaction((tx) => {
         tx.update(users).set({ passwordHash, mustChangePassword, updatedAt: now }).where(eq(users.id, id)).run();
         const revoke = keepTokenHash
@@ -38,20 +39,20 @@ export function createUsersRepo(db: Db) {
         tx.delete(tokens).where(revoke).run();
       });
     },
-    delete(id: number): boolean {
+    async delete(id: number): Promise<boolean> {
       return db.delete(users).where(eq(users.id, id)).run().changes > 0;
     },
     /** Every user name (few: an appliance has a handful of accounts). */
-    names(): string[] {
+    async names(): Promise<string[]> {
       return db.select({ username: users.username }).from(users).all().map((row) => row.username);
     },
-    count(): number {
+    async count(): Promise<number> {
       return db.select({ n: sql<number>`count(*)` }).from(users).get()?.n ?? 0;
     },
   };
 }
 
-export function createTokensRepo(db: Db) {
+export function createTokensRepo(db: Db): TokenStore {
   // Every authenticated request runs this: prepare it once instead of rebuilding the SQL each time.
   const findUserByToken = db
     .select({ user: users })
@@ -61,23 +62,21 @@ export function createTokensRepo(db: Db) {
     .prepare();
 
   return {
-    insert(token: { tokenHash: string; userId: number; now: number; expiresAt: number }): void {
+    async insert(token: { tokenHash: string; userId: number; now: number; expiresAt: number }): Promise<void> {
       db.insert(tokens)
         .values({ tokenHash: token.tokenHash, userId: token.userId, createdAt: token.now, expiresAt: token.expiresAt })
         .run();
     },
     /** The user behind a live token, or undefined. */
-    findUser(tokenHash: string, now: number): UserRow | undefined {
+    async findUser(tokenHash: string, now: number): Promise<UserRow | undefined> {
       return findUserByToken.get({ tokenHash, now })?.user;
     },
-    revoke(tokenHash: string): void {
+    async revoke(tokenHash: string): Promise<void> {
       db.delete(tokens).where(eq(tokens.tokenHash, tokenHash)).run();
     },
-    purgeExpired(now: number): void {
+    async purgeExpired(now: number): Promise<void> {
       db.delete(tokens).where(lte(tokens.expiresAt, now)).run();
     },
   };
 }
 
-export type UsersRepo = ReturnType<typeof createUsersRepo>;
-export type TokensRepo = ReturnType<typeof createTokensRepo>;

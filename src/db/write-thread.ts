@@ -1,18 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { builtWorkerFile } from '../workers/built-file.js';
-import type { AuditEntry } from './audit-repo.js';
-import { PreconditionFailedError, type ActivationOptions, type CertificateRow, type NewVersion } from './certificates-repo.js';
+import { PreconditionFailedError, type ActivationWrite, type ActivationWritten } from './certificates-repo.js';
 import type { WriteReply, WriteRequest } from './write-worker.js';
 
-/** Writes and marks a version active, calls `swap` while the transaction is still open, then commits. */
-export interface ActivationCommit {
-  (
-    version: NewVersion,
-    audit: AuditEntry,
-    options: ActivationOptions & { now: number },
-    swap: () => void,
-  ): Promise<{ row: CertificateRow; generation: number }>;
-}
+/** Writes one activation (certificates-repo.ts `activate`) and resolves once it is committed. */
+export type ActivationCommit = (write: ActivationWrite) => Promise<ActivationWritten>;
 
 export class WriteThreadError extends Error {
   override name = 'WriteThreadError';
@@ -34,10 +26,11 @@ type Request = WriteRequest extends infer R ? (R extends { id: number } ? Omit<R
 /**
  * Certificate activations are written by a thread with its own SQLite connection: waiting for the
  * write lock and the fsync of synchronous=FULL (usually ~1 ms, sometimes 10+ ms on slow storage)
- * never stall the event loop. The swap still happens inside the open transaction, as before.
+ * never stall the event loop. One message per activation: the transaction opens and commits there,
+ * and only the version number and generation come back.
  */
 export function startWriteThread(file: string, workerFile = builtWorkerFile('db/write-worker.js')) {
-  // A small heap: the thread only relays rows, and a lazily collected heap would hold tens of MB.
+  // A small heap: the thread only writes rows, and a lazily collected heap would hold tens of MB.
   const worker = new Worker(workerFile, { workerData: { file }, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
   worker.unref();
   const pending = new Map<number, { resolve: (reply: WriteReply) => void; reject: (error: Error) => void }>();
@@ -69,27 +62,7 @@ export function startWriteThread(file: string, workerFile = builtWorkerFile('db/
     throw new WriteThreadError(`the database write failed (${reply.code ?? reply.errorName})`, reply.code);
   }
 
-  const commit: ActivationCommit = async (version, audit, options, swap) => {
-    const begun = await send({
-      op: 'begin',
-      now: options.now,
-      version,
-      audit,
-      expectedFingerprint: options.expectedFingerprint,
-      fallbackReason: options.fallbackReason ?? null,
-      ticketKeysSealed: options.ticketKeysSealed,
-    });
-    const raw = begun.row as unknown as CertificateRow;
-    const row = { ...raw, keySealed: Buffer.from(raw.keySealed) };
-    try {
-      swap();
-    } catch (error) {
-      await send({ op: 'rollback' });
-      throw error;
-    }
-    await send({ op: 'commit' });
-    return { row, generation: begun.generation! };
-  };
+  const commit: ActivationCommit = async (write) => (await send({ op: 'activate', write })).written!;
 
   return {
     commit,

@@ -41,7 +41,7 @@ export function requireAuth({ users, apiKey, adminOnly = false }: AuthOptions): 
       return next();
     }
     if (scheme !== 'bearer') throw unauthorized('the Authorization header must be "Bearer <token>"');
-    const user = users.authenticate(credential);
+    const user = await users.authenticate(credential);
     if (!user) throw unauthorized('the token is not valid or has expired; log in again', `${BEARER_CHALLENGE}, error="invalid_token"`);
     if (adminOnly && user.role !== 'ROLE_ADMIN') throw forbidden('this operation requires an admin');
     c.set('user', user);

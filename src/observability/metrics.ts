@@ -51,6 +51,12 @@ export function createMetrics(options: { processMetrics?: boolean | undefined } 
     help: 'ACME attempts that failed in a row (0 after a success)',
     registers: [registry],
   });
+  const activations = new Counter({
+    name: 'hotcert_certificate_activations_total',
+    help: 'Identities this process started serving, by the way the change came (upload, import, rollback, reset, boot, fallback, sync, acme); all pass through one activation function',
+    labelNames: ['way'] as const,
+    registers: [registry],
+  });
   const swaps = new Counter({
     name: 'hotcert_certificate_swaps_total',
     help: 'Certificate swaps applied by this process, by source',
@@ -126,6 +132,7 @@ export function createMetrics(options: { processMetrics?: boolean | undefined } 
       if (state !== 'ok') storageProblem.set({ problem: state }, 1);
     },
     swapped: (source: string) => swaps.inc({ source }),
+    activated: (way: string) => activations.inc({ way }),
     rejected: (rules: string[]) => {
       for (const rule of new Set(rules)) validationFailures.inc({ rule });
     },

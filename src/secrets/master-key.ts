@@ -47,8 +47,8 @@ export function resolveMasterKey(dataDir: string, fromEnv: Buffer | undefined, s
 
 /** Where the check value is kept (the settings table; see db/settings-repo.ts). */
 export interface CheckValueStore {
-  get(name: string): { value: Buffer } | undefined;
-  putIfAbsent(name: string, value: Buffer, now: number): Buffer;
+  get(name: string): Promise<{ value: Buffer } | undefined>;
+  putIfAbsent(name: string, value: Buffer, now: number): Promise<Buffer>;
 }
 
 /**
@@ -56,14 +56,14 @@ export interface CheckValueStore {
  * a second one racing with another key is refused). Read-only: nothing is created or recorded, and
  * without any key a random one stands in, which can decrypt nothing (read-only commands never need to).
  */
-export function establishMasterKey(store: CheckValueStore, dataDir: string, fromEnv: Buffer | undefined, now: number, readOnly = false): Buffer {
-  const stored = store.get(MASTER_KEY_CHECK_SETTING)?.value;
+export async function establishMasterKey(store: CheckValueStore, dataDir: string, fromEnv: Buffer | undefined, now: number, readOnly = false): Promise<Buffer> {
+  const stored = (await store.get(MASTER_KEY_CHECK_SETTING))?.value;
   const key = resolveMasterKey(dataDir, fromEnv, stored, { create: !readOnly });
   if (!key) return randomBytes(32);
   if (stored === undefined && !readOnly) {
     let recorded: Buffer;
     try {
-      recorded = store.putIfAbsent(MASTER_KEY_CHECK_SETTING, masterKeyCheck(key), now);
+      recorded = await store.putIfAbsent(MASTER_KEY_CHECK_SETTING, masterKeyCheck(key), now);
     } catch (error) {
       // A full or read-only disk must not stop a server that can still serve: the next start records it.
       if (/^SQLITE_(FULL|READONLY|IOERR|BUSY)/.test(String((error as { code?: unknown }).code))) return key;

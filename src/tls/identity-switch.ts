@@ -1,24 +1,35 @@
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import { releaseSecureContext } from './release-context.js';
 import { contextOptions as contextOptionsFor, type TlsIdentity } from './tls-identity.js';
 import type { TlsProfile } from './tls-profile.js';
 
-/** The SecureContext new handshakes on a listener use (Node's undocumented `_sharedCreds`). */
-function sharedContext(server: tls.Server): tls.SecureContext | undefined {
-  return (server as unknown as { _sharedCreds?: tls.SecureContext })._sharedCreds;
+/** The fields of a Node TLS server that setSecureContext fills (undocumented, stable since Node 11). */
+interface ServerCreds {
+  _sharedCreds?: tls.SecureContext;
+  sessionIdContext?: string;
+  ticketKeys?: Buffer;
+}
+
+/** An identity whose SecureContext is built: installing it is a pointer change that cannot fail. */
+export interface PreparedIdentity {
+  readonly identity: TlsIdentity;
+  readonly ticketKeys: Buffer | undefined;
+  readonly context: tls.SecureContext;
 }
 
 /**
- * Holds the identity every listener of this process serves, and swaps it atomically:
- * setSecureContext replaces key, chain and session-ticket keys together, so no handshake mixes
- * two versions and no session made under one certificate resumes under another.
+ * Holds the identity every listener of this process serves, and swaps it atomically: one
+ * SecureContext carries key, chain and session-ticket keys together, so no handshake mixes two
+ * versions and no session made under one certificate resumes under another.
  */
 export function createIdentitySwitch(initial?: TlsIdentity, profile: TlsProfile = 'intermediate') {
   // Listen and every swap build their contexts here, so each one carries the TLS profile.
   const contextOptions = (identity: TlsIdentity) => contextOptionsFor(identity, profile);
   let current: TlsIdentity | undefined = initial;
   let ticketKeys: Buffer | undefined;
+  let sessionIdContext: string | undefined;
   const servers = new Set<tls.Server>();
+  const creds = (server: tls.Server) => server as unknown as ServerCreds;
 
   return {
     current: () => current,
@@ -35,35 +46,36 @@ export function createIdentitySwitch(initial?: TlsIdentity, profile: TlsProfile 
     },
     attach(server: tls.Server): void {
       servers.add(server);
+      // Session ids stay valid across swaps: every context gets the one Node chose for this server.
+      sessionIdContext ??= creds(server).sessionIdContext;
       server.once('close', () => servers.delete(server));
     },
-    /** Throws (and changes nothing) if OpenSSL refuses the identity on the first listener. */
-    swap(next: TlsIdentity, nextTicketKeys: Buffer | undefined = ticketKeys): void {
-      const options = { ...contextOptions(next), ...(nextTicketKeys ? { ticketKeys: nextTicketKeys } : {}) };
-      const swapped: tls.Server[] = [];
-      const replaced: (tls.SecureContext | undefined)[] = [];
-      const previous = current;
-      try {
-        for (const server of servers) {
-          const before = sharedContext(server);
-          server.setSecureContext({ ticketKeys: server.getTicketKeys(), ...options });
-          swapped.push(server);
-          replaced.push(before);
-        }
-      } catch (error) {
-        const restore = previous && { ...contextOptions(previous), ...(ticketKeys ? { ticketKeys } : {}) };
-        if (restore) {
-          for (const server of swapped) {
-            const failed = sharedContext(server);
-            server.setSecureContext({ ticketKeys: server.getTicketKeys(), ...restore });
-            releaseSecureContext(failed);
-          }
-        }
-        throw error;
+    /** Builds the SecureContext (the expensive, fallible step). Throws if OpenSSL refuses the identity; changes nothing. */
+    prepare(identity: TlsIdentity, nextTicketKeys: Buffer | undefined = ticketKeys): PreparedIdentity {
+      const context = tls.createSecureContext({
+        ...contextOptions(identity),
+        ...(nextTicketKeys ? { ticketKeys: nextTicketKeys } : {}),
+        ...(sessionIdContext ? { sessionIdContext } : {}),
+      });
+      return { identity, ticketKeys: nextTicketKeys, context };
+    },
+    /** Every listener's next handshake uses the prepared context: assignments only, nothing that can fail. */
+    install(prepared: PreparedIdentity): void {
+      const replaced = new Set<tls.SecureContext | undefined>();
+      for (const server of servers) {
+        const fields = creds(server);
+        replaced.add(fields._sharedCreds);
+        fields._sharedCreds = prepared.context;
+        if (prepared.ticketKeys) fields.ticketKeys = prepared.ticketKeys;
       }
-      current = next;
-      ticketKeys = nextTicketKeys;
+      current = prepared.identity;
+      ticketKeys = prepared.ticketKeys;
+      replaced.delete(prepared.context);
       replaced.forEach(releaseSecureContext);
+    },
+    /** prepare + install, for callers that have nothing to do in between. */
+    swap(next: TlsIdentity, nextTicketKeys: Buffer | undefined = ticketKeys): void {
+      this.install(this.prepare(next, nextTicketKeys));
     },
   };
 }

@@ -23,7 +23,7 @@ export interface LoginThrottleOptions {
   /** Bound on remembered entries; the least recently touched go first. */
   maxEntries?: number;
   /** A value another process (the CLI) changes to clear every counter; read at each attempt. */
-  resetMarker?: () => string | undefined;
+  resetMarker?: () => Promise<string | undefined>;
   clock: () => number;
 }
 
@@ -60,7 +60,8 @@ export function createLoginThrottle({
 }: LoginThrottleOptions) {
   // Map order is the order of last update: the front holds the entries to age out first.
   const buckets = new Map<string, Bucket>();
-  let seenMarker = resetMarker?.();
+  let seenMarker: string | undefined;
+  let markerRead = false;
 
   function live(key: string, now: number): Bucket | undefined {
     const bucket = buckets.get(key);
@@ -90,12 +91,16 @@ export function createLoginThrottle({
   }
 
   return {
+    /** Clears every counter when `hotcert reset-admin-password` (another process) has written a new marker. */
+    async refresh(): Promise<void> {
+      if (!resetMarker) return;
+      const marker = await resetMarker();
+      if (markerRead && marker !== seenMarker) buckets.clear();
+      seenMarker = marker;
+      markerRead = true;
+    },
+
     reserve(username: string, address: string): Reservation {
-      const marker = resetMarker?.();
-      if (marker !== seenMarker) {
-        buckets.clear();
-        seenMarker = marker;
-      }
       const now = clock();
       const name = normaliseUsername(username);
       const client = addressKey(address);

@@ -1,5 +1,5 @@
+import type { SettingsStore } from '../db/ports.js';
 import { randomBytes } from 'node:crypto';
-import type { SettingsRepo } from '../db/settings-repo.js';
 
 const SETTING = 'login_throttle.reset';
 
@@ -7,10 +7,10 @@ const SETTING = 'login_throttle.reset';
  * The login counters live in each server process's memory; the CLI is another process. It writes
  * a new random marker into `settings`, and every server clears its counters when it sees it change.
  */
-export function throttleResetMarker(settings: SettingsRepo): () => string | undefined {
-  return () => settings.get(SETTING)?.value.toString('hex');
+export function throttleResetMarker(settings: SettingsStore): () => Promise<string | undefined> {
+  return async () => (await settings.get(SETTING))?.value.toString('hex');
 }
 
-export function resetThrottles(settings: SettingsRepo): void {
-  settings.set(SETTING, randomBytes(16));
+export async function resetThrottles(settings: SettingsStore): Promise<void> {
+  await settings.set(SETTING, randomBytes(16));
 }

@@ -1,6 +1,7 @@
+import type { AuditStore, TokenStore, UserStore } from '../db/ports.js';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import type { AuditRepo } from '../db/audit-repo.js';
-import type { Role, TokensRepo, UserRow, UsersRepo } from '../db/users-repo.js';
+
+import type { Role, UserRow } from '../db/users-repo.js';
 import { DomainError } from '../domain-errors.js';
 import type { Logger } from 'pino';
 import { normaliseUsername, type LoginThrottle } from './login-throttle.js';
@@ -18,12 +19,12 @@ export interface AuthenticatedUser {
 }
 
 export interface UserServiceDeps {
-  users: UsersRepo;
-  tokens: TokensRepo;
-  audit: AuditRepo;
+  users: UserStore;
+  tokens: TokenStore;
+  audit: AuditStore;
   throttle: LoginThrottle;
   /** Clears the login counters of every process (reset-admin-password runs in another one). */
-  resetThrottle?: () => void;
+  resetThrottle?: () => Promise<void>;
   logger?: Logger | undefined;
   clock: () => number;
 }
@@ -39,13 +40,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createUserService({ users, tokens, audit, throttle, resetThrottle, logger, clock }: UserServiceDeps) {
   /** Failed logins and lockouts leave a trace: normalised name (bounded) and address, never the password. */
-  function recordFailure(username: string, address: string, outcome: { locked: string[]; lockMs: number }): void {
+  async function recordFailure(username: string, address: string, outcome: { locked: string[]; lockMs: number }): Promise<void> {
     const name = normaliseUsername(username).slice(0, 64);
-    audit.record({ actor: name, action: 'user.login_failed', clientAddress: address, details: { username: name } });
+    await audit.record({ actor: name, action: 'user.login_failed', clientAddress: address, details: { username: name } });
     logger?.warn({ event: 'user.login_failed', username: name, client_address: address }, 'login failed');
     if (outcome.locked.length === 0) return;
     const details = { username: name, scope: outcome.locked, lock_seconds: Math.ceil(outcome.lockMs / 1000) };
-    audit.record({ actor: name, action: 'user.login_locked', clientAddress: address, details });
+    await audit.record({ actor: name, action: 'user.login_locked', clientAddress: address, details });
     logger?.warn({ event: 'user.login_locked', client_address: address, ...details }, 'login locked after repeated failures');
   }
 
@@ -54,19 +55,20 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
     const now = clock();
     const expiresAt = now + TOKEN_TTL_MS;
     // Logins are where tokens are made, so they are where expired ones go; a slow timer covers quiet servers.
-    tokens.purgeExpired(now);
+    await tokens.purgeExpired(now);
     const tokenHash = hashToken(token);
-    tokens.insert({ tokenHash, userId: user.id, now, expiresAt });
+    await tokens.insert({ tokenHash, userId: user.id, now, expiresAt });
     return { token, expiresAt, tokenHash };
   }
 
   /** A stolen token alone must not be enough to take over the account: one's own change proves the old password. */
   async function requireCurrentPassword(user: UserRow, current: string | undefined, address: string): Promise<void> {
     if (current === undefined) throw new DomainError('missing-input', 'current_password is required to change your own password');
+    await throttle.refresh();
     const attempt = throttle.reserve(user.username, address);
     if (!attempt.ok) throw new DomainError('too-many-attempts', 'too many wrong passwords; wait before trying again', { retryAfterSeconds: attempt.retryAfterSeconds });
     if (!(await verifyPassword(current, user.passwordHash))) {
-      recordFailure(user.username, address, attempt.failed());
+      await recordFailure(user.username, address, attempt.failed());
       throw new DomainError('forbidden', 'current_password is not your current password');
     }
     attempt.succeeded();
@@ -74,8 +76,8 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
 
   return {
     /** Deletes tokens that have expired (login does it too; the server also runs it on a slow timer). */
-    purgeExpiredTokens(): void {
-      tokens.purgeExpired(clock());
+    async purgeExpiredTokens(): Promise<void> {
+      await tokens.purgeExpired(clock());
     },
 
     /**
@@ -83,8 +85,8 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
      * admin/secret that must be changed at the first login. Answers whether this call created it.
      */
     async ensureDefaultAdmin(initialPassword?: string): Promise<boolean> {
-      if (users.findByName(DEFAULT_ADMIN)) return false;
-      const inserted = users.insert({
+      if (await users.findByName(DEFAULT_ADMIN)) return false;
+      const inserted = await users.insert({
         username: DEFAULT_ADMIN,
         passwordHash: await hashPassword(initialPassword ?? DEFAULT_ADMIN_PASSWORD),
         role: 'ROLE_ADMIN',
@@ -93,38 +95,39 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
       });
       if (inserted) {
         const details = { username: DEFAULT_ADMIN, password_source: initialPassword === undefined ? 'default' : 'ADMIN_PASSWORD' };
-        audit.record({ actor: 'system', action: 'user.created', details });
+        await audit.record({ actor: 'system', action: 'user.created', details });
       }
       return inserted !== undefined;
     },
 
     /** True while the admin has not chosen a password yet (the default admin/secret, or a one-time reset password). */
-    setupRequired(): boolean {
-      return users.findByName(DEFAULT_ADMIN)?.mustChangePassword ?? true;
+    async setupRequired(): Promise<boolean> {
+      return (await users.findByName(DEFAULT_ADMIN))?.mustChangePassword ?? true;
     },
 
     async login(credentials: { username: string; password: string }, newPassword: string | undefined, address: string) {
-      // Reserved synchronously, before any await: a burst cannot slip in between check and count.
+      // A reset by the CLI is picked up first; then check and count happen in one synchronous step, so a burst cannot slip in between.
+      await throttle.refresh();
       const attempt = throttle.reserve(credentials.username, address);
       if (!attempt.ok) throw new DomainError('too-many-attempts', 'too many failed logins; wait before trying again', { retryAfterSeconds: attempt.retryAfterSeconds });
       if (attempt.delayMs > 0) await sleep(attempt.delayMs);
-      const user = users.findByName(credentials.username);
+      const user = await users.findByName(credentials.username);
       const ok = await verifyPassword(credentials.password, user?.passwordHash ?? decoyHash);
       if (!user || !ok) {
-        recordFailure(credentials.username, address, attempt.failed());
+        await recordFailure(credentials.username, address, attempt.failed());
         throw new DomainError('unauthenticated', 'invalid username or password', { credentials: 'password' });
       }
       attempt.succeeded();
       let changed = false;
       if (newPassword !== undefined) {
         if (newPassword === credentials.password) throw new DomainError('invalid-input', 'new_password must differ from the current password');
-        users.setPassword(user.id, await hashPassword(newPassword), false, clock());
+        await users.setPassword(user.id, await hashPassword(newPassword), false, clock());
         changed = true;
       } else if (user.mustChangePassword) {
         throw new DomainError('password-change-required', 'this password must be changed: log in again with {"new_password": "..."} in the body');
       }
       const issued = await issueToken(user);
-      audit.record({
+      await audit.record({
         actor: user.username,
         action: changed ? 'user.password_changed' : 'user.login',
         clientAddress: address,
@@ -133,15 +136,15 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
       return { token: issued.token, expiresAfter: formatExpiry(issued.expiresAt) };
     },
 
-    authenticate(token: string): AuthenticatedUser | undefined {
+    async authenticate(token: string): Promise<AuthenticatedUser | undefined> {
       const tokenHash = hashToken(token);
-      const user = tokens.findUser(tokenHash, clock());
+      const user = await tokens.findUser(tokenHash, clock());
       return user && { id: user.id, username: user.username, role: user.role, tokenHash };
     },
 
-    logout(user: AuthenticatedUser, address: string): void {
-      tokens.revoke(user.tokenHash);
-      audit.record({ actor: user.username, action: 'user.logout', clientAddress: address });
+    async logout(user: AuthenticatedUser, address: string): Promise<void> {
+      await tokens.revoke(user.tokenHash);
+      await audit.record({ actor: user.username, action: 'user.logout', clientAddress: address });
     },
 
     async create(actor: AuthenticatedUser, body: { username: string; password: string }, address: string) {
@@ -149,9 +152,9 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
       const passwordHash = await hashPassword(body.password);
       // Checked after the await, right before the insert, so no other create slips in between.
       const wanted = normaliseUsername(body.username);
-      const twin = users.names().find((name) => normaliseUsername(name) === wanted);
+      const twin = (await users.names()).find((name) => normaliseUsername(name) === wanted);
       if (twin !== undefined) throw new DomainError('conflict', `user ${twin} already exists (names differing only in case, white space or Unicode form are the same name)`);
-      const inserted = users.insert({
+      const inserted = await users.insert({
         username: body.username,
         passwordHash,
         role: 'ROLE_USER',
@@ -159,36 +162,36 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
         now: clock(),
       });
       if (!inserted) throw new DomainError('conflict', `user ${body.username} already exists`);
-      audit.record({ actor: actor.username, action: 'user.created', clientAddress: address, details: { username: inserted.username } });
+      await audit.record({ actor: actor.username, action: 'user.created', clientAddress: address, details: { username: inserted.username } });
       return { username: inserted.username };
     },
 
-    get(actor: AuthenticatedUser, username: string) {
+    async get(actor: AuthenticatedUser, username: string) {
       if (actor.role !== 'ROLE_ADMIN' && actor.username !== username) throw new DomainError('forbidden', 'you may only read your own user');
-      const user = users.findByName(username);
+      const user = await users.findByName(username);
       if (!user) throw new DomainError('not-found', `user ${username} does not exist`);
       return { username: user.username, ROLES: user.role };
     },
 
     async update(actor: AuthenticatedUser, username: string, body: { password: string; current_password?: string | undefined }, address: string) {
       if (actor.role !== 'ROLE_ADMIN' && actor.username !== username) throw new DomainError('forbidden', 'you may only change your own user');
-      const user = users.findByName(username);
+      const user = await users.findByName(username);
       if (!user) throw new DomainError('not-found', `user ${username} does not exist`);
       const { password } = body;
       if (actor.id === user.id) await requireCurrentPassword(user, body.current_password, address);
       const keep = actor.id === user.id ? actor.tokenHash : undefined;
-      users.setPassword(user.id, await hashPassword(password), false, clock(), keep);
-      audit.record({ actor: actor.username, action: 'user.password_changed', clientAddress: address, details: { username } });
+      await users.setPassword(user.id, await hashPassword(password), false, clock(), keep);
+      await audit.record({ actor: actor.username, action: 'user.password_changed', clientAddress: address, details: { username } });
       return { username: user.username };
     },
 
-    delete(actor: AuthenticatedUser, username: string, address: string): void {
+    async delete(actor: AuthenticatedUser, username: string, address: string): Promise<void> {
       if (actor.role !== 'ROLE_ADMIN') throw new DomainError('forbidden', 'only an admin can delete users');
       if (username === DEFAULT_ADMIN) throw new DomainError('invalid-input', 'the admin user cannot be deleted');
-      const user = users.findByName(username);
+      const user = await users.findByName(username);
       if (!user) throw new DomainError('not-found', `user ${username} does not exist`);
-      users.delete(user.id);
-      audit.record({ actor: actor.username, action: 'user.deleted', clientAddress: address, details: { username } });
+      await users.delete(user.id);
+      await audit.record({ actor: actor.username, action: 'user.deleted', clientAddress: address, details: { username } });
     },
 
     /** CLI recovery: a one-time admin password that must be changed at the next login. */
@@ -197,10 +200,10 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
       const body = Array.from({ length: 16 }, () => alphabet[randomInt(alphabet.length)]).join('');
       const password = `${body}-7aA`;
       await this.ensureDefaultAdmin();
-      const admin = users.findByName(DEFAULT_ADMIN)!;
-      users.setPassword(admin.id, await hashPassword(password), true, clock());
-      resetThrottle?.();
-      audit.record({ actor: 'cli', action: 'user.password_reset', details: { username: DEFAULT_ADMIN } });
+      const admin = (await users.findByName(DEFAULT_ADMIN))!;
+      await users.setPassword(admin.id, await hashPassword(password), true, clock());
+      await resetThrottle?.();
+      await audit.record({ actor: 'cli', action: 'user.password_reset', details: { username: DEFAULT_ADMIN } });
       return password;
     },
   };

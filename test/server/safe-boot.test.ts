@@ -116,7 +116,7 @@ describe('expiry (injected clock)', () => {
       expect(res.status).toBe(201);
       const status = async () => (await server.request('GET', '/v1/health', { headers: bearer(await server.adminToken()) })).json.health.certificate;
       expect((await status()).status).toBe('expiring');
-      server.hotcert.services.certificates.checkExpiry();
+      await server.hotcert.services.certificates.checkExpiry();
       expect(server.logs.some((line) => line.includes('"event":"certificate.expiring"'))).toBe(true);
 
       server.clock.advance(25 * 86400_000);
@@ -140,12 +140,12 @@ describe('expiry (injected clock)', () => {
       const warnings = () =>
         server.logs.map((line) => JSON.parse(line)).filter((entry) => entry.event === 'certificate.expiring').map((entry) => entry.days_left as number);
       const { certificates } = server.hotcert.services;
-      certificates.checkExpiry();
+      await certificates.checkExpiry();
       expect(warnings()).toEqual([]);
       for (const daysLeft of [29.5, 13.5, 6.5, 0.5]) {
         server.clock.advance(40 * 86400_000 - daysLeft * 86400_000 - (server.clock.now - Date.now()));
-        certificates.checkExpiry();
-        certificates.checkExpiry();
+        await certificates.checkExpiry();
+        await certificates.checkExpiry();
       }
       expect(warnings()).toEqual([29, 13, 6, 0]);
     } finally {

@@ -25,30 +25,29 @@ export function certificatesRoutes({ users, certificates, uploadsPerClient = 4 }
     ifMatch: c.req.header('if-match'),
   });
 
-  app.get('/', certificatesDocs.active, anyUser, (c) => {
-    const active = certificates.active();
+  app.get('/', certificatesDocs.active, anyUser, async (c) => {
+    const active = await certificates.active();
     // For automation: the value to send back in If-Match.
     c.header('ETag', `"${active.fingerprint_sha256}"`);
     return reply(c, { certificates: [active] });
   });
 
-  app.get('/history', certificatesDocs.history, anyUser, (c) => reply(c, { certificates: certificates.history() }));
+  app.get('/history', certificatesDocs.history, anyUser, async (c) => reply(c, { certificates: await certificates.history() }));
 
   // Kept from the WhatsApp API: 404 with an empty body when there is nothing to return.
-  app.get('/ca', certificatesDocs.ca, anyUser, (c) => {
-    const pem = certificates.intermediatesPem();
+  app.get('/ca', certificatesDocs.ca, anyUser, async (c) => {
+    const pem = await certificates.intermediatesPem();
     if (pem === null) return c.body(null, 404);
     return c.text(pem, 200, { 'Content-Type': 'text/plain; charset=utf-8' });
   });
 
   app.post('/', certificatesDocs.upload, admin, query(uploadQuery), headers(ifMatchHeaders), limitConcurrentUploads({ perClient: uploadsPerClient }), bundleContentType, async (c) => {
     const bundle = await readBundle(c);
-    const dryRun = c.req.valid('query').dry_run === 'true';
-    const result = await certificates.upload(bundle, context(c), { dryRun });
-    if ('report' in result) return reply(c, { report: result.report });
+    if (c.req.valid('query').dry_run === 'true') return reply(c, { report: await certificates.dryRun(bundle) });
+    const result = await certificates.upload(bundle, context(c));
     if (result.timings) {
       const t = result.timings;
-      c.header('Server-Timing', `validate;dur=${t.validateMs.toFixed(2)}, canary;dur=${t.canaryMs.toFixed(2)}, pool;dur=${t.poolMs.toFixed(2)}, queue;dur=${t.queueMs.toFixed(2)}, commit;dur=${t.commitMs.toFixed(2)}, swap;dur=${t.swapMs.toFixed(2)}, total;dur=${t.totalMs.toFixed(2)}`);
+      c.header('Server-Timing', `validate;dur=${t.validateMs.toFixed(2)}, canary;dur=${t.canaryMs.toFixed(2)}, pool;dur=${t.poolMs.toFixed(2)}, queue;dur=${t.queueMs.toFixed(2)}, prepare;dur=${t.prepareMs.toFixed(2)}, commit;dur=${t.commitMs.toFixed(2)}, swap;dur=${t.swapMs.toFixed(2)}, total;dur=${t.totalMs.toFixed(2)}`);
     }
     c.header('ETag', `"${result.view.fingerprint_sha256}"`);
     return json(c, null, 201);

@@ -19,11 +19,11 @@ export function csrRoutes({ users, csr }: { users: UserService; csr: CsrService 
     return reply(c, { csrs: [created] }, 201);
   });
 
-  app.get('/', csrDocs.list, admin, (c) => reply(c, { csrs: csr.list() }));
+  app.get('/', csrDocs.list, admin, async (c) => reply(c, { csrs: await csr.list() }));
 
-  app.delete('/:id', csrDocs.discard, admin, params(csrParams), (c) => {
+  app.delete('/:id', csrDocs.discard, admin, params(csrParams), async (c) => {
     const id = Number(c.req.valid('param').id);
-    if (!csr.discard(id, { actor: c.var.user!.username, address: clientAddress(c) })) throw notFound(`there is no pending CSR ${id} (used, expired or discarded)`);
+    if (!(await csr.discard(id, { actor: c.var.user!.username, address: clientAddress(c) }))) throw notFound(`there is no pending CSR ${id} (used, expired or discarded)`);
     return json(c, null, 200);
   });
 

@@ -14,7 +14,7 @@ export function healthRoutes({ users, certificates, acme, apiKey, storage }: { u
     // A full, read-only or vanished data directory: still serving, but nothing can be changed.
     const state = storage?.current() ?? 'ok';
     return reply(c, {
-      health: { webapp_status: state === 'ok' ? 'ok' : 'degraded', storage: state, setup_required: users.setupRequired(), certificate: certificates.health(), acme: acme ? await acme.health() : null },
+      health: { webapp_status: state === 'ok' ? 'ok' : 'degraded', storage: state, setup_required: await users.setupRequired(), certificate: await certificates.health(), acme: acme ? await acme.health() : null },
     });
   });
   return app;

@@ -17,8 +17,8 @@ export function usersRoutes({ users }: { users: UserService }) {
     return reply(c, { users: [{ token, expires_after: expiresAfter }] });
   });
 
-  app.post('/logout', usersDocs.logout, auth, (c) => {
-    users.logout(c.var.user!, clientAddress(c));
+  app.post('/logout', usersDocs.logout, auth, async (c) => {
+    await users.logout(c.var.user!, clientAddress(c));
     return reply(c, {});
   });
 
@@ -27,15 +27,15 @@ export function usersRoutes({ users }: { users: UserService }) {
     return reply(c, { users: [created] }, 201);
   });
 
-  app.get('/:name', usersDocs.get, auth, params(userParams), (c) => reply(c, { users: [users.get(c.var.user!, c.req.valid('param').name)] }));
+  app.get('/:name', usersDocs.get, auth, params(userParams), async (c) => reply(c, { users: [await users.get(c.var.user!, c.req.valid('param').name)] }));
 
   app.put('/:name', usersDocs.update, auth, params(userParams), jsonBody(updateUserBody, { required: true }), async (c) => {
     const updated = await users.update(c.var.user!, c.req.valid('param').name, c.req.valid('json'), clientAddress(c));
     return reply(c, { users: [updated] });
   });
 
-  app.delete('/:name', usersDocs.delete, admin, params(userParams), (c) => {
-    users.delete(c.var.user!, c.req.valid('param').name, clientAddress(c));
+  app.delete('/:name', usersDocs.delete, admin, params(userParams), async (c) => {
+    await users.delete(c.var.user!, c.req.valid('param').name, clientAddress(c));
     return reply(c, { users: [{ username: c.req.valid('param').name }] });
   });
 

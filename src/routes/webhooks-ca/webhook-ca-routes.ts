@@ -11,20 +11,20 @@ export function webhookCaRoutes({ users, webhookCa }: { users: UserService; webh
   const app = new Hono();
   const admin = requireAuth({ users, adminOnly: true });
 
-  app.get('/', webhookCaDocs.get, admin, (c) => {
-    const pem = webhookCa.get();
+  app.get('/', webhookCaDocs.get, admin, async (c) => {
+    const pem = await webhookCa.get();
     if (pem === null) return c.body(null, 404);
     return c.text(pem, 200, { 'Content-Type': 'text/plain; charset=utf-8' });
   });
 
   app.post('/', webhookCaDocs.set, admin, pemContentType, async (c) => {
     const bytes = await readPem(c);
-    webhookCa.set(bytes, { actor: c.var.user!.username, address: clientAddress(c) });
+    await webhookCa.set(bytes, { actor: c.var.user!.username, address: clientAddress(c) });
     return json(c, null, 201);
   });
 
-  app.delete('/', webhookCaDocs.delete, admin, (c) => {
-    webhookCa.delete({ actor: c.var.user!.username, address: clientAddress(c) });
+  app.delete('/', webhookCaDocs.delete, admin, async (c) => {
+    await webhookCa.delete({ actor: c.var.user!.username, address: clientAddress(c) });
     return json(c, null, 200);
   });
 

@@ -1,0 +1,1 @@
+ALTER TABLE `service_state` ADD `webhook_ca_generation` integer DEFAULT 0 NOT NULL;

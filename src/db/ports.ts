@@ -1,0 +1,75 @@
+import type { AuditEntry, AuditRecord } from './audit-repo.js';
+import type { ActivationWrite, ActivationWritten, CertificateRow, StateRow } from './certificates-repo.js';
+import type { NewPendingKey, PendingKeyRow } from './pending-keys-repo.js';
+import type { Role, UserRow } from './users-repo.js';
+
+/**
+ * What the services need from storage, and nothing about how it is kept. Every method returns a
+ * Promise, and every change that must be atomic is one method (`activate`, `setPassword`, …), so a
+ * PostgreSQL implementation is an addition next to the SQLite one, not a rewrite of the services.
+ */
+
+export interface CertificateStore {
+  /** Which version is active, the fallback reason and the certificate generation. */
+  state(): Promise<StateRow>;
+  /** The certificate generation alone: read by every sync tick, so it must be cheap. */
+  generation(): Promise<number>;
+  active(): Promise<CertificateRow | undefined>;
+  get(version: number): Promise<CertificateRow | undefined>;
+  /** Every version, newest first. */
+  history(): Promise<CertificateRow[]>;
+  /** The one write of an activation: If-Match, insert or re-activate, generation, audit, ticket keys; all or nothing. */
+  activate(write: ActivationWrite): Promise<ActivationWritten>;
+}
+
+export interface UserStore {
+  findByName(username: string): Promise<UserRow | undefined>;
+  findById(id: number): Promise<UserRow | undefined>;
+  /** undefined when the name is taken. */
+  insert(user: { username: string; passwordHash: string; role: Role; mustChangePassword: boolean; now: number }): Promise<UserRow | undefined>;
+  /** Sets the password and revokes every token of the user except `keepTokenHash`, atomically. */
+  setPassword(id: number, passwordHash: string, mustChangePassword: boolean, now: number, keepTokenHash?: string): Promise<void>;
+  delete(id: number): Promise<boolean>;
+  names(): Promise<string[]>;
+  count(): Promise<number>;
+}
+
+export interface TokenStore {
+  insert(token: { tokenHash: string; userId: number; now: number; expiresAt: number }): Promise<void>;
+  /** The user behind a live token: runs on every authenticated request, so it must be one indexed read. */
+  findUser(tokenHash: string, now: number): Promise<UserRow | undefined>;
+  revoke(tokenHash: string): Promise<void>;
+  purgeExpired(now: number): Promise<void>;
+}
+
+export interface AuditStore {
+  record(entry: AuditEntry): Promise<void>;
+  recent(limit: number): Promise<AuditRecord[]>;
+}
+
+export interface SettingsStore {
+  get(name: string): Promise<{ value: Buffer; updatedAt: number } | undefined>;
+  set(name: string, value: Buffer): Promise<void>;
+  /** Replaces the value only if nobody wrote it since `expectedUpdatedAt` (of several processes, one wins). */
+  replaceIfUnchanged(name: string, value: Buffer, expectedUpdatedAt: number | undefined, now?: number): Promise<boolean>;
+  /** Stores `value` unless the name is already set; returns what is stored now. */
+  putIfAbsent(name: string, value: Buffer, now?: number): Promise<Buffer>;
+}
+
+export interface WebhookCaStore {
+  /** The trust store's own generation (separate from the certificate's). */
+  generation(): Promise<number>;
+  get(): Promise<string | null>;
+  /** Each returns the new generation. */
+  set(pem: string, fingerprints: string[], audit: AuditEntry): Promise<number>;
+  clear(audit: AuditEntry): Promise<number>;
+}
+
+export interface PendingKeyStore {
+  insert(row: NewPendingKey, audit: AuditEntry): Promise<PendingKeyRow>;
+  list(now: number): Promise<PendingKeyRow[]>;
+  findBySpki(spkiSha256: string[], now: number): Promise<PendingKeyRow | undefined>;
+  remove(id: number, audit: AuditEntry): Promise<void>;
+  discard(id: number, audit: AuditEntry): Promise<boolean>;
+  purgeExpired(now: number): Promise<number>;
+}
