@@ -292,6 +292,8 @@ export function createAcmeService(deps: AcmeServiceDeps) {
     async tick(): Promise<void> {
       const { config } = await effectiveConfig();
       announceChallenge(config);
+      // Another process may have changed http_port through the API: every process follows.
+      httpPortListener?.(config?.httpPort);
       const now = clock();
       await challenges.purgeExpired(now);
       if (!config) return;

@@ -44,7 +44,9 @@ export async function issueCertificate(input: { config: AcmeConfig; accountKeyPe
     backoffMax: Math.min(10_000, (input.pollMs ?? 500) * 20),
   });
   // newAccount with an existing key answers the existing account, so this also finds it after a restart.
-  await client.createAccount({ termsOfServiceAgreed: true, ...(config.email ? { contact: [`mailto:${config.email}`] } : {}) });
+  // An existing account is then updated with `contact`: always sent (empty without ACME_EMAIL), since an
+  // update with nothing in it is refused ("use POST-as-GET").
+  await client.createAccount({ termsOfServiceAgreed: true, contact: config.email ? [`mailto:${config.email}`] : [] });
   const order = await client.createOrder({ identifiers: config.domains.map((value) => ({ type: 'dns', value })) });
   const authorizations = await client.getAuthorizations(order);
   const pending: string[] = [];
