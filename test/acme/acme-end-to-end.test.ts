@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,7 +50,9 @@ function handshake(port: number): Promise<X509Certificate> {
 }
 
 const hex = (cert: X509Certificate) => cert.fingerprint256.replaceAll(':', '').toLowerCase();
-const spki = (key: Parameters<typeof createPublicKey>[0]) => createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('base64');
+/** SHA-256 of the DER SubjectPublicKeyInfo, hex: how hotcert names a pending key (public_key_sha256). */
+const spkiSha256 = (key: KeyObject | Buffer) => createHash('sha256').update((key instanceof KeyObject ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' })).digest('hex');
+const pems = (bundle: string) => bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
 
 /**
  * The test's own ACME client (its own account) answering HTTP-01 on the port pebble validates HTTP-01 at, so pebble
@@ -191,5 +193,66 @@ describe('ACME end to end against a real pebble: issuance, renewal, webhooks, CS
     expect(hex(await handshake(server.port))).toBe(hex(second));
     const reset = await call('DELETE', '/v1/certificates/acme');
     expect(reset.json.acme).toMatchObject({ origin: 'env', config: { domains: DOMAINS } });
+  });
+
+  it('CSR flow against pebble: only the certificate and chain are uploaded, served with the key hotcert kept', async () => {
+    const csr = await call('POST', '/v1/certificates/external/csr', JSON.stringify({ names: DOMAINS }));
+    expect(csr.status, csr.text).toBe(201);
+    const entry = csr.json.csrs[0] as { csr: string; public_key_sha256: string };
+    const fullchain = await testClient.sign(entry.csr);
+    const [leafPem, ...chainPems] = pems(fullchain);
+    expect(chainPems.length).toBeGreaterThan(0);
+    expect(fullchain).not.toMatch(/PRIVATE KEY/);
+    const leaf = new X509Certificate(leafPem!);
+    expect(leaf.issuer).toBe(intermediateSubject);
+    expect(spkiSha256(leaf.publicKey)).toBe(entry.public_key_sha256);
+
+    const uploaded = await call('POST', '/v1/certificates/external', fullchain, { 'Content-Type': 'text/plain' });
+    expect(uploaded.status, uploaded.text).toBe(201);
+    // The handshake completes with pebble's certificate: hotcert signed it with the pending key it kept.
+    const served = await handshake(server.port);
+    expect(hex(served)).toBe(hex(leaf));
+    expect(served.issuer).toBe(intermediateSubject);
+    const activated = await receiver.event('certificate.activated', (hook) => hook.json.data.fingerprint_sha256 === hex(leaf));
+    expect(activated.json.data.source).not.toBe('acme');
+    // An upload covering the ACME names takes over (the newest activation wins): ACME stands aside.
+    expect(await acmeState()).toMatchObject({ mode: 'manual' });
+    for (const res of responses) expect(res.text).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it('PFX upload of a pebble-issued certificate: served; a wrong password is a 400 envelope and changes nothing', async () => {
+    const [keyPem, csrPem] = await acme.crypto.createCsr({ commonName: DOMAIN, altNames: DOMAINS }, await acme.crypto.createPrivateEcdsaKey());
+    const fullchain = await testClient.sign(csrPem.toString('utf8'));
+    const [leafPem, ...chainPems] = pems(fullchain);
+    const leaf = new X509Certificate(leafPem!);
+    expect(leaf.issuer).toBe(intermediateSubject);
+    const at = (name: string) => path.join(work, name);
+    writeFileSync(at('key.pem'), keyPem);
+    writeFileSync(at('cert.pem'), leafPem!);
+    writeFileSync(at('chain.pem'), chainPems.join(''));
+    await openssl(['pkcs12', '-export', '-inkey', at('key.pem'), '-in', at('cert.pem'), '-certfile', at('chain.pem'), '-passout', `pass:${PFX_PASSWORD}`, '-out', at('bundle.pfx')]);
+    const pfx = readFileSync(at('bundle.pfx'));
+    const uploadPfx = (password: string) => call('POST', '/v1/certificates/external', pfx, { 'Content-Type': 'application/x-pkcs12', 'X-Pkcs12-Password': password });
+
+    const before = await handshake(server.port);
+    const versionsBefore = await history();
+    const wrong = await uploadPfx('not-the-password');
+    expect(wrong.status, wrong.text).toBe(400);
+    expect(wrong.json.errors[0]).toMatchObject({ code: expect.any(Number), details: expect.any(String) });
+    expect(hex(await handshake(server.port))).toBe(hex(before));
+    expect(await history()).toEqual(versionsBefore);
+
+    const uploaded = await uploadPfx(PFX_PASSWORD);
+    expect(uploaded.status, uploaded.text).toBe(201);
+    const served = await handshake(server.port);
+    expect(hex(served)).toBe(hex(leaf));
+    expect(served.issuer).toBe(intermediateSubject);
+    expect(spkiSha256(served.publicKey)).toBe(spkiSha256(keyPem));
+    expect((await history()).length).toBe(versionsBefore.length + 1);
+    const keyBody = keyPem.toString('utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+    for (const res of responses) {
+      expect(res.text).not.toMatch(/PRIVATE KEY/);
+      expect(res.text.replace(/\\n|\s/g, '')).not.toContain(keyBody);
+    }
   });
 });
