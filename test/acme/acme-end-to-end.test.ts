@@ -250,9 +250,12 @@ describe('ACME end to end against a real pebble: issuance, renewal, webhooks, CS
     expect(spkiSha256(served.publicKey)).toBe(spkiSha256(keyPem));
     expect((await history()).length).toBe(versionsBefore.length + 1);
     const keyBody = keyPem.toString('utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-    for (const res of responses) {
-      expect(res.text).not.toMatch(/PRIVATE KEY/);
-      expect(res.text.replace(/\\n|\s/g, '')).not.toContain(keyBody);
+    // Neither the key nor the PFX password shows up in any answer, log line or webhook body.
+    const seen = [...responses.map((res) => res.text), ...server.logs, ...receiver.received.map((hook) => hook.body)];
+    for (const text of seen) {
+      expect(text).not.toMatch(/PRIVATE KEY/);
+      expect(text.replace(/\\n|\s/g, '')).not.toContain(keyBody);
+      expect(text).not.toContain(PFX_PASSWORD);
     }
   });
 });
