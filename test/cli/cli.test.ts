@@ -95,7 +95,7 @@ describe('the hotcert command', { timeout: 120_000 }, () => {
     try {
       const imported = runCli(['import', path.join(files, 'good.pem'), '--data-dir', dir]);
       expect(imported.status).toBe(0);
-      const synced = (fingerprint: string) => server.waitForLog((entry) => entry.event === 'certificate.synced' && entry.fingerprint_sha256 === fingerprint);
+      const synced = (fingerprint: string) => server.waitForLog((entry) => entry.event === 'certificate.activated' && entry.way === 'sync' && entry.fingerprint_sha256 === fingerprint);
       await synced(fp(good));
       expect((await peerCertificate(server.port)).fingerprint).toBe(fp(good));
 
