@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createValidationPool, PoolSaturatedError, ValidationTimeoutError, type ValidationPool } from '../../src/workers/validation-pool.js';
+import { createValidationPool, PoolSaturatedError, workerOldGenerationMb, ValidationTimeoutError, type ValidationPool } from '../../src/workers/validation-pool.js';
 import { createChain } from '../helpers/pki.js';
 import { slowValidateThread, type SlowTask } from '../helpers/slow-validate-thread.js';
 
@@ -43,4 +43,21 @@ describe('validation pool', () => {
     expect(fulfilled.length).toBeGreaterThan(0);
     expect(fulfilled.length).toBeLessThanOrEqual(1 + maxQueue);
   }, 60_000);
+
+  it('validates an upload of the largest allowed size within the capped worker heap', async () => {
+    const maxUploadBytes = 1_048_576;
+    expect(workerOldGenerationMb(maxUploadBytes)).toBe(24);
+    pool = createValidationPool({ maxThreads: 1, taskTimeoutMs: GENEROUS_MS, maxUploadBytes });
+    const chain = await createChain();
+    // As many extra copies of the intermediate as fit under the limit: ~1 MB of certificates to parse.
+    const extra = `\n${chain.intermediates[0]!.certPem}`;
+    const copies = Math.floor((maxUploadBytes - chain.bundle.length) / extra.length);
+    const pem = chain.bundle + extra.repeat(copies);
+    expect(pem.length).toBeGreaterThan(maxUploadBytes * 0.95);
+    // A worker out of memory would reject here (ERR_WORKER_OUT_OF_MEMORY) instead of answering.
+    const big = await pool.validate({ pem });
+    expect(typeof big.ok).toBe('boolean');
+    const outcome = await pool.validate({ pem: chain.bundle });
+    expect(outcome.ok).toBe(true);
+  }, 120_000);
 });
