@@ -45,8 +45,12 @@ for (const target of checkpoints) {
     Array.from({ length: 8 }, async (_, i) => {
       const c = uploaders[i % 2]!;
       while (sent < target) {
+        const first = sent < 2;
         const bundle = bundles[sent++ % bundles.length]!;
+        const t0 = performance.now();
         const res = await upload(c, token, bundle.pem);
+        // The first two uploads: the first may start the validation worker (minThreads 0), the second finds it running.
+        if (first) process.stdout.write(`upload ${sent}: ${(performance.now() - t0).toFixed(1)} ms, Server-Timing ${String(res.headers['server-timing'] ?? '')}\n`);
         if (res.status === 201) swaps++;
         else {
           failed++;
@@ -64,6 +68,12 @@ for (const target of checkpoints) {
   process.stdout.write(
     `${swaps}\t${mb(m.rss)}\t${mb(m.heapUsed)}\t${mb(m.heapTotal)}\t${mb(m.external)}\t${mb(m.arrayBuffers)}\t${mb(s.Anonymous ?? 0)}\t${mb((s.Rss ?? 0) - (s.Anonymous ?? 0))}\t${threads}\t${((performance.now() - started) / 1000).toFixed(0)}\t${mb(dbBytes)}\t${(m.workerSnapshots ?? []).map(mb).join(',')}\n`,
   );
+}
+if (process.env.PROBE_IDLE_MS) {
+  // Idle, then read again: what a quiet server gives back (worker threads past their idle timeout).
+  await sleep(Number(process.env.PROBE_IDLE_MS));
+  const m = await server.memory({ gc: true });
+  process.stdout.write(`idle ${Number(process.env.PROBE_IDLE_MS) / 1000} s: rss ${mb(m.rss)} MB, threads ${readdirSync(`/proc/${pid}/task`).length}\n`);
 }
 if (failed) process.stdout.write(`failed uploads: ${failed} ${JSON.stringify([...statuses].slice(0, 5))}\n`);
 if (process.env.PROBE_KEEP) {
