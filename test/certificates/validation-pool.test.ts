@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createValidationPool, PoolSaturatedError, ValidationTimeoutError, type ValidationPool } from '../../src/workers/validation-pool.js';
+import { createValidationPool, PoolSaturatedError, workerOldGenerationMb, ValidationTimeoutError, type ValidationPool } from '../../src/workers/validation-pool.js';
 import { createChain } from '../helpers/pki.js';
 import { slowValidateThread, type SlowTask } from '../helpers/slow-validate-thread.js';
 
@@ -43,4 +44,23 @@ describe('validation pool', () => {
     expect(fulfilled.length).toBeGreaterThan(0);
     expect(fulfilled.length).toBeLessThanOrEqual(1 + maxQueue);
   }, 60_000);
+
+  it('reads and answers an upload near the default size limit within the capped worker heap', async () => {
+    const maxUploadBytes = 1_048_576;
+    expect(workerOldGenerationMb(maxUploadBytes)).toBe(24);
+    pool = createValidationPool({ maxThreads: 1, taskTimeoutMs: GENEROUS_MS, maxUploadBytes });
+    const chain = await createChain();
+    // Seven 100 KB blocks after a real bundle: under the 32-block limit, so every block is read and decoded
+    // (~1 MB of base64 text and its bytes in the worker) before validation rejects them.
+    const block = () => `\n-----BEGIN CERTIFICATE-----\n${randomBytes(100_000).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+    const pem = chain.bundle + Array.from({ length: 7 }, block).join('');
+    expect(pem.length).toBeGreaterThan(maxUploadBytes * 0.9);
+    expect(pem.length).toBeLessThan(maxUploadBytes);
+    // A worker out of memory would reject here (ERR_WORKER_OUT_OF_MEMORY) instead of answering.
+    const big = await pool.validate({ pem });
+    expect(big.ok).toBe(false);
+    expect(big.ok ? [] : big.errors.map((e) => e.rule)).toContain('pem-base64');
+    const outcome = await pool.validate({ pem: chain.bundle });
+    expect(outcome.ok).toBe(true);
+  }, 120_000);
 });

@@ -35,6 +35,8 @@ export interface MemorySample {
   heapTotal: number;
   external: number;
   arrayBuffers: number;
+  /** With `workers: true`: heap snapshot size in bytes of each worker thread, taken (after its full GC) before the reading. */
+  workerSnapshots?: number[];
 }
 
 export interface RunningProcess {
@@ -54,7 +56,7 @@ export interface RunningProcess {
    */
   waitForLog(match: (entry: LogEntry) => boolean, timeoutMs?: number): Promise<LogEntry>;
   /** Only when started with `hook: true`: asks the server process for process.memoryUsage(), optionally after a forced GC. */
-  memory(options?: { gc?: boolean }): Promise<MemorySample>;
+  memory(options?: { gc?: boolean; workers?: boolean }): Promise<MemorySample>;
   /** Sends `signal` (SIGKILL after 5 s if it is still running) and resolves once it exited (`child.exitCode` then tells how). */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -185,7 +187,7 @@ export async function spawnProcess(options: SpawnOptions): Promise<RunningProces
       if (!options.hook || !child.send) return Promise.reject(new Error('started without the bench hook'));
       const id = ++nextId;
       return new Promise<MemorySample>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no memory reading within 10 s')), 10_000);
+        const timer = setTimeout(() => reject(new Error('no memory reading within 30 s')), 30_000);
         const onMessage = (message: { id?: number; memory?: MemorySample }) => {
           if (message.id !== id || !message.memory) return;
           clearTimeout(timer);
@@ -193,7 +195,7 @@ export async function spawnProcess(options: SpawnOptions): Promise<RunningProces
           resolve(message.memory);
         };
         child.on('message', onMessage);
-        child.send({ type: 'memory', id, gc: request.gc ?? false });
+        child.send({ type: 'memory', id, gc: request.gc ?? false, workers: request.workers ?? false });
       });
     },
     stop: (signal = 'SIGTERM') =>
