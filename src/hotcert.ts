@@ -118,7 +118,7 @@ export function existingDataDir(dataDir: string): string {
 }
 
 /** Wires every service on one data directory. Used by the server and by the CLI. */
-export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile' | 'acme'>>, options: ServiceOptions): Promise<Services> {
+export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile' | 'acme' | 'maxUploadBytes'>>, options: ServiceOptions): Promise<Services> {
   const clock = options.clock ?? Date.now;
   const dataDir = options.readOnly ? existingDataDir(config.dataDir) : prepareDataDir(config.dataDir);
   let masterKey: Buffer;
@@ -142,7 +142,7 @@ export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>
   }
   const pool =
     options.validation === 'pool'
-      ? createValidationPool({ filename: options.workerFile, taskTimeoutMs: options.taskTimeoutMs, maxQueue: options.maxQueue })
+      ? createValidationPool({ filename: options.workerFile, taskTimeoutMs: options.taskTimeoutMs, maxQueue: options.maxQueue, maxUploadBytes: config.maxUploadBytes })
       : undefined;
   const writer = options.writeThread ? startWriteThread(path.join(dataDir, 'hotcert.db')) : undefined;
   const metrics = createMetrics({ processMetrics: options.processMetrics });
