@@ -3,8 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, peerCertificate } from '../helpers/https-client.js';
-import { startPebble, type Pebble } from '../helpers/pebble.js';
-import { freePort } from '../helpers/spawn-server.js';
+import { startWithPebble, type Pebble } from '../helpers/pebble.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -24,15 +23,14 @@ describe('ACME in a fleet: one lease, one renewal', () => {
   let dataDir: string;
 
   beforeAll(async () => {
-    const tlsPort = await freePort();
-    pebble = await startPebble({ tlsPort });
-    dataDir = mkdtempSync(path.join(os.tmpdir(), 'hotcert-fleet-'));
-    const env = { MASTER_KEY, ACME_DIRECTORY_URL: pebble.directoryUrl, ACME_DIRECTORY_CA_FILE: pebble.caFile, ACME_DOMAINS: DOMAINS.join(',') };
-    const start = { acmeCheckIntervalMs: 100, syncIntervalMs: 100, acme: { pollMs: 100 } };
-    [a, b] = await Promise.all([
-      startTestServer({ dataDir, env: { ...env, PORT: String(tlsPort) }, start }),
-      startTestServer({ dataDir, env, start }),
-    ]);
+    ({ pebble, started: [a, b] } = await startWithPebble({}, async (pebble, tlsPort) => {
+      dataDir = mkdtempSync(path.join(os.tmpdir(), 'hotcert-fleet-'));
+      const env = { MASTER_KEY, ACME_DIRECTORY_URL: pebble.directoryUrl, ACME_DIRECTORY_CA_FILE: pebble.caFile, ACME_DOMAINS: DOMAINS.join(',') };
+      const start = { acmeCheckIntervalMs: 100, syncIntervalMs: 100, acme: { pollMs: 100 } };
+      // A on pebble's validation port first: if that port was taken meanwhile, nothing else has started.
+      const first = await startTestServer({ dataDir, env: { ...env, PORT: String(tlsPort) }, start });
+      return [first, await startTestServer({ dataDir, env, start })] as const;
+    }));
   }, 60_000);
   afterAll(async () => {
     await a?.close();

@@ -22,6 +22,8 @@ export interface PebbleOptions {
   httpPort?: number;
   domainBlocklist?: string[];
   certificateValiditySeconds?: number;
+  /** External account binding required, with these key ids and base64url HMAC keys (RFC 8555 §7.3.4). */
+  externalAccountMACKeys?: Record<string, string>;
 }
 
 export interface Pebble {
@@ -91,7 +93,8 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
         httpPort: options.httpPort ?? (await freePort()),
         tlsPort: options.tlsPort,
         ocspResponderURL: '',
-        externalAccountBindingRequired: false,
+        externalAccountBindingRequired: options.externalAccountMACKeys !== undefined,
+        ...(options.externalAccountMACKeys ? { externalAccountMACKeys: options.externalAccountMACKeys } : {}),
         domainBlocklist: options.domainBlocklist ?? [],
         ...(options.certificateValiditySeconds ? { certificateValidityPeriod: options.certificateValiditySeconds } : {}),
       },
@@ -141,4 +144,22 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * pebble validates on a port fixed in its configuration, so hotcert's port is chosen before either
+ * starts, and another process may take it in between (seen: EADDRINUSE). Starts pebble with a
+ * free port, then `start(pebble, port)`; on EADDRINUSE, everything again with another port.
+ */
+export async function startWithPebble<T>(options: Omit<PebbleOptions, 'tlsPort'>, start: (pebble: Pebble, tlsPort: number) => Promise<T>): Promise<{ pebble: Pebble; started: T }> {
+  for (let attempt = 1; ; attempt++) {
+    const tlsPort = await freePort();
+    const pebble = await startPebble({ ...options, tlsPort });
+    try {
+      return { pebble, started: await start(pebble, tlsPort) };
+    } catch (error) {
+      await pebble.close();
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 3) throw error;
+    }
+  }
 }
