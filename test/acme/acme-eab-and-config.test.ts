@@ -2,30 +2,19 @@ import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../helpers/https-client.js';
 import { startWithPebble, type Pebble } from '../helpers/pebble.js';
 import { runCli } from '../helpers/spawn-server.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
+import { servedLeaf as leafFor } from '../helpers/served-leaf.js';
 import { waitFor } from '../helpers/wait.js';
 
 const DOMAIN = 'eab.hotcert.example.com';
 const KID = 'kid-hotcert';
 const HMAC_KEY = randomBytes(32).toString('base64url');
+const servedLeaf = (port: number) => leafFor(port, DOMAIN);
 
-function servedLeaf(port: number): Promise<X509Certificate> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: DOMAIN, rejectUnauthorized: false });
-    socket.setTimeout(10_000, () => socket.destroy(new Error('handshake timed out')));
-    socket.once('secureConnect', () => {
-      const cert = new X509Certificate(socket.getPeerCertificate(true).raw);
-      socket.end();
-      resolve(cert);
-    });
-    socket.once('error', reject);
-  });
-}
 
 describe('ACME with external account binding (pebble requiring EAB)', () => {
   let pebble: Pebble;

@@ -5,13 +5,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
 import acme from 'acme-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type HttpsResponse } from '../helpers/https-client.js';
 import { startPebble, type Pebble } from '../helpers/pebble.js';
 import { freePort } from '../helpers/spawn-server.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
+import { handshakeLoop, servedLeaf } from '../helpers/served-leaf.js';
 import { waitFor } from '../helpers/wait.js';
 import { signatureValid, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -20,6 +20,7 @@ import { signatureValid, startWebhookReceiver, type WebhookReceiver } from '../h
  * webhooks, then the CSR flow and a PFX upload with certificates that pebble signed.
  */
 const DOMAIN = 'e2e.hotcert.example.com';
+const handshake = (port: number) => servedLeaf(port, DOMAIN);
 const DOMAINS = [DOMAIN, 'www.e2e.hotcert.example.com'];
 const BLOCKED = 'refused.example.net';
 const PFX_PASSWORD = 'Pfx-E2e-Passw0rd!';
@@ -35,19 +36,6 @@ function openssl(args: string[]): Promise<string> {
   });
 }
 
-/** A real handshake naming the domain (SNI): the leaf hotcert served, or the handshake's error. */
-function handshake(port: number): Promise<X509Certificate> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: DOMAIN, rejectUnauthorized: false });
-    socket.setTimeout(10_000, () => socket.destroy(new Error('handshake timed out')));
-    socket.once('secureConnect', () => {
-      const cert = new X509Certificate(socket.getPeerCertificate(true).raw);
-      socket.end();
-      resolve(cert);
-    });
-    socket.once('error', reject);
-  });
-}
 
 const hex = (cert: X509Certificate) => cert.fingerprint256.replaceAll(':', '').toLowerCase();
 /** SHA-256 of the DER SubjectPublicKeyInfo, hex: how hotcert names a pending key (public_key_sha256). */
@@ -147,22 +135,9 @@ describe('ACME end to end against a real pebble: issuance, renewal, webhooks, CS
     const secret = registered.json.webhooks[0].secret as string;
 
     // Renewal now, with a bounded handshake loop running meanwhile.
-    let failures = 0;
-    let handshakes = 0;
-    let stop = false;
-    const loop = (async () => {
-      while (!stop && handshakes < 5000) {
-        try {
-          await handshake(server.port);
-        } catch {
-          failures++;
-        }
-        handshakes++;
-      }
-    })();
+    const loop = handshakeLoop(() => handshake(server.port));
     const renewed = await call('POST', '/v1/certificates/acme/renew');
-    stop = true;
-    await loop;
+    const { handshakes, failures } = await loop.stop();
     expect(renewed.status).toBe(200);
     expect(renewed.json.renewal).toMatchObject({ renewed: true, error: null });
     expect(failures).toBe(0);

@@ -1,30 +1,18 @@
 import http from 'node:http';
-import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../helpers/https-client.js';
 import { startPebble, type Pebble } from '../helpers/pebble.js';
 import { freePort } from '../helpers/spawn-server.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
+import { handshakeLoop, servedLeaf } from '../helpers/served-leaf.js';
 import { waitFor } from '../helpers/wait.js';
 
 const DOMAIN = 'hotcert.example.com';
 const DOMAINS = [DOMAIN, 'www.hotcert.example.com'];
 const BLOCKED = 'blocked.example.net';
+const handshake = (port: number, alpn?: string[]) => servedLeaf(port, DOMAIN, alpn);
 
-/** A real handshake naming the domain (SNI): the leaf hotcert served, or the handshake's error. */
-function handshake(port: number, alpn?: string[]): Promise<X509Certificate> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: DOMAIN, rejectUnauthorized: false, ...(alpn ? { ALPNProtocols: alpn } : {}) });
-    socket.setTimeout(10_000, () => socket.destroy(new Error('handshake timed out')));
-    socket.once('secureConnect', () => {
-      const cert = new X509Certificate(socket.getPeerCertificate(true).raw);
-      socket.end();
-      resolve(cert);
-    });
-    socket.once('error', reject);
-  });
-}
 
 function plainGet(port: number, pathname: string): Promise<{ status: number; location: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
@@ -94,23 +82,9 @@ describe('ACME against a real pebble (TLS-ALPN-01 on hotcert\'s port, HTTP-01 on
 
   it('renews into a new version with no failed handshake meanwhile', async () => {
     const before = await handshake(server.port);
-    let failures = 0;
-    let handshakes = 0;
-    let stop = false;
-    const loop = (async () => {
-      // Bounded: at most 5000 handshakes, and it ends once the renewal is done.
-      while (!stop && handshakes < 5000) {
-        try {
-          await handshake(server.port);
-        } catch {
-          failures++;
-        }
-        handshakes++;
-      }
-    })();
+    const loop = handshakeLoop(() => handshake(server.port));
     const answer = await renew();
-    stop = true;
-    await loop;
+    const { handshakes, failures } = await loop.stop();
     expect(answer.status).toBe(200);
     expect(answer.json.renewal).toMatchObject({ renewed: true, error: null });
     expect(failures).toBe(0);
