@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { createHash, createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -10,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type HttpsResponse } from '../helpers/https-client.js';
 import { startPebble, type Pebble } from '../helpers/pebble.js';
 import { freePort } from '../helpers/spawn-server.js';
+import { openssl } from '../helpers/openssl-verify.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 import { handshakeLoop, servedLeaf } from '../helpers/served-leaf.js';
 import { waitFor } from '../helpers/wait.js';
@@ -26,15 +26,6 @@ const BLOCKED = 'refused.example.net';
 const PFX_PASSWORD = 'Pfx-E2e-Passw0rd!';
 const work = mkdtempSync(path.join(os.tmpdir(), 'hotcert-acme-e2e-'));
 
-function openssl(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('openssl', args, (error, stdout, stderr) => {
-      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') return reject(new Error('openssl is missing: install the Debian package openssl'));
-      if (error) return reject(new Error(`openssl ${args[0]} failed: ${stderr}`));
-      resolve(`${stdout}${stderr}`);
-    });
-  });
-}
 
 
 const hex = (cert: X509Certificate) => cert.fingerprint256.replaceAll(':', '').toLowerCase();

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -7,20 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unseal } from '../../src/secrets/seal.js';
 import { bearer, peerCertificate, type HttpsResponse } from '../helpers/https-client.js';
 import { createChain, createRoot, issue, pemBundle, type IssuedCert, hexFingerprint as hex } from '../helpers/pki.js';
+import { openssl } from '../helpers/openssl-verify.js';
 import { startTestServer, type TestServer } from '../helpers/start-server.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'hotcert-csr-'));
 
-/** Runs openssl; fails clearly when the Debian package is missing. */
-function openssl(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile('openssl', args, (error, stdout, stderr) => {
-      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') return reject(new Error('openssl is missing: install the Debian package openssl'));
-      if (error) return reject(new Error(`openssl ${args[0]} failed: ${stderr}`));
-      resolve(`${stdout}${stderr}`);
-    });
-  });
-}
 
 let counter = 0;
 /** The CA's side: `openssl x509 -req` signs the CSR with the test intermediate, copying its subjectAltName. */

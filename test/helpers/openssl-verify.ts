@@ -30,3 +30,14 @@ export async function opensslVerify(chain: { root: string; intermediates: string
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Runs openssl with `args`: its output, or a clear failure (naming the Debian package when it is missing). */
+export function openssl(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('openssl', args, (error, stdout, stderr) => {
+      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') return reject(new Error('openssl is missing: install the Debian package openssl'));
+      if (error) return reject(new Error(`openssl ${args[0]} failed: ${stderr}`));
+      resolve(`${stdout}${stderr}`);
+    });
+  });
+}
