@@ -36,7 +36,8 @@ export interface AcmeServiceDeps {
   challenges: ReturnType<typeof createAcmeChallengesRepo>;
   certificates: {
     upload(pem: string, context: ChangeContext, options: { source: 'acme' }): Promise<{ view: CertificateVersionView }>;
-    history(): Promise<CertificateVersionView[]>;
+    /** The served version; DomainError `not-ready` before the first activation. */
+    active(): Promise<CertificateVersionView>;
   };
   audit: AuditStore;
   metrics?: Metrics | undefined;
@@ -123,7 +124,12 @@ export function createAcmeService(deps: AcmeServiceDeps) {
     agentFor = config.directoryCaPem;
   }
 
-  const activeVersion = async () => (await certificates.history()).find((version) => version.active);
+  // One row, not the whole history: this runs on every scheduler tick and every health probe.
+  const activeVersion = () =>
+    certificates.active().catch((error: unknown) => {
+      if (error instanceof DomainError && error.kind === 'not-ready') return undefined;
+      throw error;
+    });
 
   /** A certificate names a domain when a SAN equals it or is a wildcard one label above it. */
   const covers = (version: CertificateVersionView, domains: string[]) =>
