@@ -32,5 +32,5 @@ VOLUME ["/data"]
 EXPOSE 9090
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD node -e "require('https').get({host:'127.0.0.1',port:process.env.PORT||9090,path:'/healthz',rejectUnauthorized:false},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"
-ENTRYPOINT ["node", "--max-semi-space-size=1", "dist/src/cli/hotcert.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "dist/src/cli/command-line.js"]
 CMD ["serve"]

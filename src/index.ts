@@ -2,4 +2,4 @@
 export { createHotcert } from './library/create-hotcert.js';
 export type { FetchApplication, HotcertInstance, HotcertListenOptions, HotcertOptions, HotcertServer } from './library/create-hotcert.js';
 export { ConfigError } from './config.js';
-export { DataDirError } from './hotcert.js';
+export { DataDirError } from './services.js';

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { DataDirError, openServices, startHotcert, type Hotcert } from './hotcert.js';
+import { startHotcert, type Hotcert } from './instance.js';
+import { DataDirError, openServices } from './services.js';
 import { createLogger, stdoutDestination } from './observability/logger.js';
 
 /** One line and exit code 2 for the operator's mistakes; no stack. */

@@ -355,7 +355,7 @@ export function createAcmeService(deps: AcmeServiceDeps) {
       return status();
     },
 
-    /** The HTTP-01 listener follows the configured port (hotcert.ts starts and stops it). */
+    /** The HTTP-01 listener follows the configured port (instance.ts starts and stops it). */
     async httpPort(): Promise<number | undefined> {
       return (await effectiveConfig()).config?.httpPort;
     },

@@ -1,13 +1,6 @@
 import type { AuditStore, CertificateStore } from '../db/ports.js';
-import type { Logger } from 'pino';
-
-import type { ActivationCommit } from '../db/write-thread.js';
-import type { EventBus } from '../events/events.js';
-import type { Metrics } from '../observability/metrics.js';
-import type { IdentitySwitch } from '../tls/identity-switch.js';
-import type { TicketKeyStore } from '../tls/ticket-keys.js';
 import type { ValidateOutcome, ValidateTask } from '../validation/validate-task.js';
-import { createActivation } from './activation.js';
+import { createActivation, type ActivationDeps } from './activation.js';
 import { bootCertificate } from './boot-policy.js';
 import { createCertificateChanges, type PendingKeys } from './certificate-changes.js';
 import { createCertificateHealth } from './certificate-health.js';
@@ -21,23 +14,15 @@ export { normaliseFingerprint, type ChangeContext } from './activation.js';
 export type { DryRunReport, UploadInput, UploadTimings } from './certificate-changes.js';
 export type { CertificateStatus } from './certificate-health.js';
 
-export interface CertificateServiceDeps {
+/** What activation needs (activation.ts), plus what the other parts need: one list, not two. */
+export interface CertificateServiceDeps extends Pick<ActivationDeps, 'identities' | 'masterKey' | 'ticketKeys' | 'clock' | 'logger' | 'metrics' | 'events'> {
   repo: CertificateStore;
   audit: AuditStore;
-  identities: IdentitySwitch;
   validate: (task: ValidateTask) => Promise<ValidateOutcome>;
   /** The server commits activations on a writer thread (see db/write-thread.ts); without it, in this thread. */
-  commitActivation?: ActivationCommit | undefined;
+  commitActivation?: ActivationDeps['commit'];
   /** Boot runs before anything listens, so it validates in this thread and never waits on the pool. */
   validateAtBoot?: (task: ValidateTask) => Promise<ValidateOutcome>;
-  masterKey: Buffer;
-  /** Shared session-ticket keys, replaced with every activation (none: Node's own per-process keys). */
-  ticketKeys?: TicketKeyStore | undefined;
-  clock: () => number;
-  logger: Logger;
-  metrics?: Metrics | undefined;
-  /** Told about activations, rejections, fallbacks and expiry (event webhooks listen). */
-  events?: EventBus | undefined;
   hostname?: string | undefined;
   pendingKeys?: PendingKeys | undefined;
 }

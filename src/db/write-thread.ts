@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { builtWorkerFile } from '../workers/built-file.js';
 import { PreconditionFailedError, type ActivationWrite, type ActivationWritten } from './certificates-repo.js';
-import type { WriteReply, WriteRequest } from './write-worker.js';
+import type { WriteReply, WriteRequest } from '../threads/activation-writer-thread.js';
 
 /** Writes one activation (certificates-repo.ts `activate`) and resolves once it is committed. */
 export type ActivationCommit = (write: ActivationWrite) => Promise<ActivationWritten>;
@@ -29,7 +29,7 @@ type Request = WriteRequest extends infer R ? (R extends { id: number } ? Omit<R
  * never stall the event loop. One message per activation: the transaction opens and commits there,
  * and only the version number and generation come back.
  */
-export function startWriteThread(file: string, workerFile = builtWorkerFile('db/write-worker.js')) {
+export function startWriteThread(file: string, workerFile = builtWorkerFile('threads/activation-writer-thread.js')) {
   // A small heap: the thread only writes rows, and a lazily collected heap would hold tens of MB.
   const worker = new Worker(workerFile, { workerData: { file }, resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
   worker.unref();

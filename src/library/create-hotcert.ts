@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config.js';
-import { bootHotcert, type Hotcert } from '../hotcert.js';
+import { bootHotcert, type Hotcert } from '../instance.js';
 import { createLogger } from '../observability/logger.js';
 import { isHotcertPath } from '../proxy/own-paths.js';
 import type { RunningServer } from '../tls/https-server.js';

@@ -21,7 +21,7 @@ function packageRoot(): string {
 
 export const ROOT = packageRoot();
 /** BENCH_CLI runs another build of hotcert (e.g. a checkout of main) under the benchmark, for before/after figures. */
-export const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist', 'src', 'cli', 'hotcert.js');
+export const CLI = process.env.BENCH_CLI ?? path.join(ROOT, 'dist', 'src', 'cli', 'command-line.js');
 export const SERVER_HOOK = path.join(ROOT, 'dist', 'bench', 'server-hook.js');
 
 /** As package.json's start script and the Dockerfile run hotcert (see README, Performance). */

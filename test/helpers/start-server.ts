@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { startHotcert, type Hotcert, type StartOptions } from '../../src/hotcert.js';
+import { startHotcert, type Hotcert, type StartOptions } from '../../src/instance.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { ADMIN_PASSWORD, loginAsAdmin } from './admin-login.js';
 import type { LogEntry } from './server-process.js';

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createActivationWriter, type ActivationWrite, type ActivationWritten } from './certificates-repo.js';
-import { openDatabase } from './open-database.js';
+import { createActivationWriter, type ActivationWrite, type ActivationWritten } from '../db/certificates-repo.js';
+import { openDatabase } from '../db/open-database.js';
 
 export type WriteRequest = { id: number; op: 'activate'; write: ActivationWrite } | { id: number; op: 'close' };
 

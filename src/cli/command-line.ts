@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
 import { describeFsError } from '../describe-fs-error.js';
-import type { Services } from '../hotcert.js';
+import type { Services } from '../services.js';
 import type { ValidateTask } from '../validation/validate-task.js';
 import { DomainError, type DomainErrorKind } from '../domain-errors.js';
 import { packageVersion } from '../package-version.js';
@@ -16,7 +16,7 @@ import { certificateName } from '../validation/describe-certificate.js';
  * `--version` and a usage error answer without loading them (a start costs ~1 s of CPU otherwise).
  */
 const lazily = {
-  services: () => import('../hotcert.js'),
+  services: () => import('../services.js'),
   serve: () => import('../main.js'),
   async check(pem: ValidateTask['pem']) {
     const [{ validateInline }, { toDryRunReport }] = await Promise.all([import('../validation/validate-task.js'), import('../certificates/dry-run-report.js')]);
