@@ -13,18 +13,9 @@ import { createWebhookCaService } from './certificates/webhook-ca-service.js';
 import type { Config } from './config.js';
 import { describeFsError } from './describe-fs-error.js';
 import { createEventBus, type EventBus } from './events/events.js';
-import { createAcmeAccountRepo } from './db/acme-account-repo.js';
-import { createAcmeChallengesRepo } from './db/acme-challenges-repo.js';
-import { createAcmeRenewalRepo } from './db/acme-renewal-repo.js';
-import { createAuditRepo } from './db/audit-repo.js';
-import { createCertificatesRepo } from './db/certificates-repo.js';
-import { createPendingKeysRepo } from './db/pending-keys-repo.js';
-import type { SettingsStore } from './db/ports.js';
 import { openDatabase, type Db } from './db/open-database.js';
-import { createSettingsRepo } from './db/settings-repo.js';
-import { createWebhookCaRepo } from './db/webhook-ca-repo.js';
+import { createSqliteStores, type Stores } from './db/stores.js';
 import { startWriteThread } from './db/write-thread.js';
-import { createTokensRepo, createUsersRepo } from './db/users-repo.js';
 import { createMetrics } from './observability/metrics.js';
 import { establishMasterKey, MasterKeyError } from './secrets/master-key.js';
 import { createStorageHealth, DESCRIPTIONS, storageProblemOf } from './db/storage-health.js';
@@ -43,7 +34,10 @@ export class DataDirError extends Error {
 }
 
 export interface Services {
-  db: Db;
+  /** Every store of the database (SQLite or PostgreSQL): what the services are wired on. */
+  stores: Stores;
+  /** The SQLite connection, when the backend is SQLite (tests read rows through it). */
+  sqlite: Db | undefined;
   users: ReturnType<typeof createUserService>;
   certificates: ReturnType<typeof createCertificateService>;
   webhookCa: ReturnType<typeof createWebhookCaService>;
@@ -52,7 +46,7 @@ export interface Services {
   acme: ReturnType<typeof createAcmeService>;
   /** Answers pending ACME challenges (TLS-ALPN-01 in the handshake, HTTP-01 on ACME_HTTP_PORT). */
   challengeResponder: ReturnType<typeof createChallengeResponder>;
-  audit: ReturnType<typeof createAuditRepo>;
+  audit: Stores['audit'];
   metrics: ReturnType<typeof createMetrics>;
   identities: ReturnType<typeof createIdentitySwitch>;
   trustStore: ReturnType<typeof createTrustStore>;
@@ -115,12 +109,12 @@ export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>
   const dataDir = options.readOnly ? existingDataDir(config.dataDir) : prepareDataDir(config.dataDir);
   let masterKey: Buffer;
   let db: Db | undefined;
-  let settings: SettingsStore;
+  let stores: Stores;
   try {
     db = openDatabase(path.join(dataDir, 'hotcert.db'), { readOnly: options.readOnly });
-    settings = createSettingsRepo(db, clock);
+    stores = createSqliteStores(db, clock);
     // Before anything else is written: a key that does not match the database's check value is refused.
-    masterKey = await establishMasterKey(settings, dataDir, config.masterKey, clock(), options.readOnly);
+    masterKey = await establishMasterKey(stores.settings, dataDir, config.masterKey, clock(), options.readOnly);
   } catch (error) {
     db?.$client.close();
     if (error instanceof MasterKeyError) throw new DataDirError(error.message);
@@ -139,8 +133,7 @@ export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>
   const writer = options.writeThread ? startWriteThread(path.join(dataDir, 'hotcert.db')) : undefined;
   const metrics = createMetrics({ processMetrics: options.processMetrics });
   const storage = createStorageHealth({ dataDir, logger: options.logger, clock, onChange: (state) => metrics.storage(state) });
-  const audit = createAuditRepo(db, clock);
-  const repo = createCertificatesRepo(db, clock);
+  const { audit, settings } = stores;
   const identities = createIdentitySwitch(undefined, config.tlsProfile);
   const trustStore = createTrustStore();
   const events = createEventBus((error, event) =>
@@ -153,8 +146,8 @@ export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>
       }
     : (task: ValidateTask) => validateInline(task);
   const users = createUserService({
-    users: createUsersRepo(db),
-    tokens: createTokensRepo(db),
+    users: stores.users,
+    tokens: stores.tokens,
     audit,
     throttle: createLoginThrottle({ clock, resetMarker: throttleResetMarker(settings), ...options.loginThrottle }),
     resetThrottle: () => resetThrottles(settings),
@@ -162,16 +155,16 @@ export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>
     clock,
   });
   const ticketKeys = createTicketKeyStore(settings, masterKey);
-  const csr = createCsrService({ repo: createPendingKeysRepo(db, clock), masterKey, clock, logger: options.logger });
-  const certificates = createCertificateService({ repo, audit, identities, ticketKeys, validate, validateAtBoot: validateInline, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics, events, pendingKeys: csr });
-  const webhookCa = createWebhookCaService({ repo: createWebhookCaRepo(db, clock), audit, trustStore, clock, logger: options.logger });
-  const webhooks = createWebhooks({ db, masterKey, events, trustStore, registry: metrics.registry, clock, logger: options.logger });
-  const acmeChallenges = createAcmeChallengesRepo(db);
+  const csr = createCsrService({ repo: stores.pendingKeys, masterKey, clock, logger: options.logger });
+  const certificates = createCertificateService({ repo: stores.certificates, audit, identities, ticketKeys, validate, validateAtBoot: validateInline, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics, events, pendingKeys: csr });
+  const webhookCa = createWebhookCaService({ repo: stores.webhookCa, audit, trustStore, clock, logger: options.logger });
+  const webhooks = createWebhooks({ stores, masterKey, events, trustStore, registry: metrics.registry, clock, logger: options.logger });
+  const acmeChallenges = stores.acmeChallenges;
   const challengeResponder = createChallengeResponder({ repo: acmeChallenges, masterKey, clock, logger: options.logger });
   const acme = createAcmeService({
     envConfig: config.acme,
-    accounts: createAcmeAccountRepo(db, clock),
-    renewal: createAcmeRenewalRepo(db, clock),
+    accounts: stores.acmeAccounts,
+    renewal: stores.acmeRenewal,
     challenges: acmeChallenges,
     certificates,
     audit,
@@ -184,7 +177,8 @@ export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>
     ...options.acme,
   });
   return {
-    db,
+    stores,
+    sqlite: db,
     users,
     certificates,
     webhookCa,

@@ -37,3 +37,5 @@ export function createAcmeChallengesRepo(db: Db) {
     },
   };
 }
+
+export type AcmeChallengesRepo = ReturnType<typeof createAcmeChallengesRepo>;

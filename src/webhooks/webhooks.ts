@@ -1,8 +1,6 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Db } from '../db/open-database.js';
-import { createWebhookDeliveriesRepo } from '../db/webhook-deliveries-repo.js';
-import { createWebhooksRepo } from '../db/webhooks-repo.js';
+import type { Stores } from '../db/stores.js';
 import type { EventBus } from '../events/events.js';
 import type { TrustStore } from '../tls/trust-store.js';
 import { startDeliveryLoop, type DeliveryLoop, type DeliveryOptions } from './delivery-loop.js';
@@ -11,7 +9,7 @@ import { createWebhookMetrics } from './webhook-metrics.js';
 import { createWebhookService } from './webhook-service.js';
 
 export interface WebhooksDeps {
-  db: Db;
+  stores: Pick<Stores, 'webhooks' | 'deliveries'>;
   masterKey: Buffer;
   events: EventBus;
   trustStore: TrustStore;
@@ -24,9 +22,9 @@ export interface WebhooksDeps {
  * Event webhooks: the admin service, the bus listener that records every event in the outbox (never sends, so an
  * upload never waits on a receiver), and the delivery loop a server process starts.
  */
-export function createWebhooks({ db, masterKey, events, trustStore, registry, clock, logger }: WebhooksDeps) {
-  const deliveries = createWebhookDeliveriesRepo(db, clock);
-  const service = createWebhookService({ repo: createWebhooksRepo(db, clock), deliveries, masterKey, clock, logger });
+export function createWebhooks({ stores, masterKey, events, trustStore, registry, clock, logger }: WebhooksDeps) {
+  const { deliveries } = stores;
+  const service = createWebhookService({ repo: stores.webhooks, deliveries, masterKey, clock, logger });
   let loop: DeliveryLoop | undefined;
 
   const unsubscribe = events.subscribe((event) => {

@@ -49,7 +49,7 @@ describe('CSR flow: keys generated inside hotcert, matched to the uploaded certi
   };
   const requestCsr = (body: unknown, t?: string) => call('POST', '/v1/certificates/external/csr', { body, ...(t ? { token: t } : {}) });
   const upload = (pem: string) => call('POST', '/v1/certificates/external', { body: pem, contentType: 'text/plain' });
-  const pendingRows = () => server.hotcert.services.db.$client.prepare('select * from pending_keys').all() as { spki_sha256: string; key_sealed: Buffer }[];
+  const pendingRows = () => server.hotcert.services.sqlite!.$client.prepare('select * from pending_keys').all() as { spki_sha256: string; key_sealed: Buffer }[];
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -204,7 +204,7 @@ describe('CSR flow: keys generated inside hotcert, matched to the uploaded certi
   it('no key ever appears in a response, a log line, or the database files in clear', async () => {
     const keys: string[] = [];
     for (const row of pendingRows()) keys.push(unseal(server.hotcert.services.masterKey, row.key_sealed, `pending-key:${row.spki_sha256}`));
-    const versions = server.hotcert.services.db.$client.prepare('select key_sealed, fingerprint_sha256 from certificate_versions').all() as { key_sealed: Buffer; fingerprint_sha256: string }[];
+    const versions = server.hotcert.services.sqlite!.$client.prepare('select key_sealed, fingerprint_sha256 from certificate_versions').all() as { key_sealed: Buffer; fingerprint_sha256: string }[];
     for (const v of versions) keys.push(unseal(server.hotcert.services.masterKey, v.key_sealed, v.fingerprint_sha256));
     expect(keys.length).toBeGreaterThan(4);
     const everything = [...responses.map((r) => r.text), ...server.logs].join('\n');

@@ -18,7 +18,7 @@ describe('certificate upload, hot swap, history, rollback and reset', () => {
 
   const active = async () => (await server.request('GET', '/v1/certificates/external', { headers: bearer(token) })).json.certificates[0];
   const history = async () => (await server.request('GET', '/v1/certificates/external/history', { headers: bearer(token) })).json.certificates as any[];
-  const versionsInDb = () => server.hotcert.services.db.$client.prepare('select count(*) as n from certificate_versions').get() as { n: number };
+  const versionsInDb = () => server.hotcert.services.sqlite!.$client.prepare('select count(*) as n from certificate_versions').get() as { n: number };
 
   it('serves an uploaded bundle on the very next handshake and leaves open connections alone', async () => {
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
@@ -246,7 +246,7 @@ describe('certificate upload, hot swap, history, rollback and reset', () => {
     const results = await Promise.all(chains.map((chain) => server.upload(chain.bundle, token)));
     for (const res of results) expect([201, 503]).toContain(res.status);
     expect(results.filter((res) => res.status === 201).length).toBeGreaterThan(0);
-    const row = server.hotcert.services.db.$client
+    const row = server.hotcert.services.sqlite!.$client
       .prepare('select v.fingerprint_sha256 as fp from service_state s join certificate_versions v on v.version = s.active_version')
       .get() as { fp: string };
     expect((await peerCertificate(server.port)).fingerprint).toBe(row.fp);

@@ -358,7 +358,7 @@ describe('hostile uploads change nothing and get a clear error', () => {
   let keyLines: string[];
 
   const state = () => {
-    const db = server.hotcert.services.db.$client;
+    const db = server.hotcert.services.sqlite!.$client;
     const { n } = db.prepare('select count(*) as n from certificate_versions').get() as { n: number };
     const row = db.prepare('select active_version as active, generation from service_state').get() as { active: number; generation: number };
     return { versions: n, active: row.active, generation: row.generation };

@@ -77,14 +77,14 @@ describe('private keys never leave the process in clear', () => {
   });
 
   it('not in any audit row', () => {
-    const rows = server.hotcert.services.db.$client.prepare('select * from audit_log').all();
+    const rows = server.hotcert.services.sqlite!.$client.prepare('select * from audit_log').all();
     const all = JSON.stringify(rows);
     expect(rows.length).toBeGreaterThan(10);
     for (const key of keys) for (const line of secretsOf(key).lines) expect(all).not.toContain(line);
   });
 
   it('not in the database files on disk, in any encoding', () => {
-    server.hotcert.services.db.$client.pragma('wal_checkpoint(PASSIVE)');
+    server.hotcert.services.sqlite!.$client.pragma('wal_checkpoint(PASSIVE)');
     const files = readdirSync(server.dataDir).filter((name) => name.startsWith('hotcert.db'));
     expect(files).toContain('hotcert.db');
     for (const name of files) {

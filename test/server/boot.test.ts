@@ -80,7 +80,7 @@ describe('first boot and restart', () => {
     expect(Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64')).toHaveLength(32);
     const keyPem = server.hotcert.services.identities.current()!.keyPem;
     const body = keyPem.split('\n').filter((line) => line && !line.startsWith('-----'));
-    server.hotcert.services.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+    server.hotcert.services.sqlite!.$client.pragma('wal_checkpoint(TRUNCATE)');
     const raw = readFileSync(path.join(server.dataDir, 'hotcert.db'));
     const rawText = raw.toString('latin1');
     for (const line of body) expect(rawText.includes(line)).toBe(false);
@@ -137,7 +137,7 @@ describe('first boot and restart', () => {
     const broken = await startTestServer();
     try {
       const token = await broken.adminToken();
-      broken.hotcert.services.db.$client.close();
+      broken.hotcert.services.sqlite!.$client.close();
       const res = await broken.request('GET', '/v1/certificates/external', { headers: bearer(token) });
       expect(res.status).toBe(500);
       expect(res.json.errors).toEqual([{ code: 1014, title: 'Internal error', details: expect.any(String) }]);
