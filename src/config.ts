@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AcmeConfigError, acmeInputFromEnv, envNames, parseAcmeSettings, type AcmeConfig } from './acme/acme-config.js';
+import { DatabaseUrlError, postgresConnectionConfig } from './db/postgres/connection-config.js';
 import { describeFsError } from './describe-fs-error.js';
 import { TLS_PROFILES, type TlsProfile } from './tls/tls-profile.js';
 import { initialAdminPassword, InitialAdminPasswordError } from './users/initial-admin-password.js';
@@ -26,6 +27,8 @@ export interface Config {
   maxProxyBodyBytes: number | undefined;
   /** ACME_*: certificates from an ACME CA (src/acme/); undefined when ACME_DIRECTORY_URL is not set. */
   acme: AcmeConfig | undefined;
+  /** DATABASE_URL: a PostgreSQL server shared by a fleet of instances; undefined means SQLite in DATA_DIR. */
+  databaseUrl: string | undefined;
 }
 
 /** A plain-HTTP upstream on a host and port, or on a unix socket. */
@@ -127,6 +130,7 @@ const envSchema = z.object({
   }),
   UPSTREAM_TIMEOUT_MS: integer('UPSTREAM_TIMEOUT_MS', 1, 24 * 60 * 60 * 1000, 60_000),
   MAX_PROXY_BODY_BYTES: integer('MAX_PROXY_BODY_BYTES', 0, Number.MAX_SAFE_INTEGER, -1),
+  DATABASE_URL: optionalString,
 });
 
 /** MASTER_KEY_FILE (the Docker secrets convention): the file holds what MASTER_KEY would; surrounding white space is ignored. */
@@ -153,6 +157,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const value = parsed.data;
   if (value.MASTER_KEY_FILE !== undefined && env.MASTER_KEY?.trim()) throw new ConfigError('set MASTER_KEY or MASTER_KEY_FILE, not both');
   const masterKey = value.MASTER_KEY_FILE === undefined ? value.MASTER_KEY : readMasterKeyFile(value.MASTER_KEY_FILE);
+  if (value.DATABASE_URL !== undefined) {
+    try {
+      // Checked now (scheme, sslmode, certificate files), so a bad URL is one line at start, not a failed connection later.
+      postgresConnectionConfig(value.DATABASE_URL);
+    } catch (error) {
+      if (error instanceof DatabaseUrlError) throw new ConfigError(error.message);
+      throw error;
+    }
+    if (!masterKey) {
+      throw new ConfigError('DATABASE_URL (PostgreSQL) needs MASTER_KEY or MASTER_KEY_FILE: every instance of the fleet must use the same key (openssl rand -base64 32)');
+    }
+  }
   let adminPassword: string | undefined;
   try {
     adminPassword = initialAdminPassword(env);
@@ -185,5 +201,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     upstreamTimeoutMs: value.UPSTREAM_TIMEOUT_MS,
     maxProxyBodyBytes: value.MAX_PROXY_BODY_BYTES < 0 ? undefined : value.MAX_PROXY_BODY_BYTES,
     acme,
+    databaseUrl: value.DATABASE_URL,
   };
 }

@@ -13,7 +13,9 @@ import { createWebhookCaService } from './certificates/webhook-ca-service.js';
 import type { Config } from './config.js';
 import { describeFsError } from './describe-fs-error.js';
 import { createEventBus, type EventBus } from './events/events.js';
+import { DatabaseUnavailableError } from './db/database-unavailable.js';
 import { openDatabase, type Db } from './db/open-database.js';
+import { openPostgresBackend, type PostgresBackend } from './db/postgres/open-postgres.js';
 import { createSqliteStores, type Stores } from './db/stores.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createMetrics } from './observability/metrics.js';
@@ -38,6 +40,8 @@ export interface Services {
   stores: Stores;
   /** The SQLite connection, when the backend is SQLite (tests read rows through it). */
   sqlite: Db | undefined;
+  /** The PostgreSQL pool and connection options, when DATABASE_URL is set. */
+  postgres: PostgresBackend | undefined;
   users: ReturnType<typeof createUserService>;
   certificates: ReturnType<typeof createCertificateService>;
   webhookCa: ReturnType<typeof createWebhookCaService>;
@@ -103,18 +107,15 @@ export function existingDataDir(dataDir: string): string {
   return resolved;
 }
 
-/** Wires every service on one data directory. Used by the server and by the CLI. */
-export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile' | 'acme' | 'maxUploadBytes'>>, options: ServiceOptions): Promise<Services> {
-  const clock = options.clock ?? Date.now;
-  const dataDir = options.readOnly ? existingDataDir(config.dataDir) : prepareDataDir(config.dataDir);
-  let masterKey: Buffer;
+/** The embedded SQLite database in DATA_DIR, and the master key checked against its check value. */
+async function openSqlite(dataDir: string, fromEnv: Buffer | undefined, clock: () => number, options: ServiceOptions): Promise<{ db: Db; stores: Stores; masterKey: Buffer }> {
   let db: Db | undefined;
-  let stores: Stores;
   try {
     db = openDatabase(path.join(dataDir, 'hotcert.db'), { readOnly: options.readOnly });
-    stores = createSqliteStores(db, clock);
+    const stores = createSqliteStores(db, clock);
     // Before anything else is written: a key that does not match the database's check value is refused.
-    masterKey = await establishMasterKey(stores.settings, dataDir, config.masterKey, clock(), options.readOnly);
+    const masterKey = await establishMasterKey(stores.settings, dataDir, fromEnv, clock(), options.readOnly);
+    return { db, stores, masterKey };
   } catch (error) {
     db?.$client.close();
     if (error instanceof MasterKeyError) throw new DataDirError(error.message);
@@ -126,13 +127,58 @@ export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>
     }
     throw error;
   }
+}
+
+/**
+ * The PostgreSQL stores of a fleet: connected and migrated, and the master key checked against the fleet's
+ * check value. The key comes from MASTER_KEY or MASTER_KEY_FILE only (config.ts requires one): a key file
+ * in one instance's DATA_DIR would be a different key on every host.
+ */
+async function openPostgres(url: string, dataDir: string, fromEnv: Buffer | undefined, clock: () => number, options: ServiceOptions): Promise<{ backend: PostgresBackend; masterKey: Buffer }> {
+  if (!fromEnv) throw new DataDirError('DATABASE_URL (PostgreSQL) needs MASTER_KEY or MASTER_KEY_FILE: every instance of the fleet must use the same key');
+  const backend = openPostgresBackend(url, { clock, logger: options.logger });
+  try {
+    await backend.ready();
+    const masterKey = await establishMasterKey(backend.stores.settings, dataDir, fromEnv, clock(), options.readOnly);
+    return { backend, masterKey };
+  } catch (error) {
+    await backend.close().catch(() => undefined);
+    if (error instanceof MasterKeyError) {
+      throw new DataDirError('MASTER_KEY (or MASTER_KEY_FILE) is not the key this fleet\'s database (DATABASE_URL) was set up with; every instance must use the same key (nothing was written)');
+    }
+    if (error instanceof DatabaseUnavailableError) throw new DataDirError(`DATABASE_URL: the PostgreSQL server cannot be reached (${error.code ?? 'no answer'}); nothing was written`);
+    if (error instanceof Error && error.name === 'PostgresQueryError') throw new DataDirError(`DATABASE_URL: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Wires every service on one data directory (and, with DATABASE_URL, the fleet's PostgreSQL). Used by the server and by the CLI. */
+export async function openServices(
+  config: Pick<Config, 'dataDir' | 'masterKey'> & Partial<Pick<Config, 'tlsProfile' | 'acme' | 'maxUploadBytes' | 'databaseUrl'>>,
+  options: ServiceOptions,
+): Promise<Services> {
+  const clock = options.clock ?? Date.now;
+  const postgresUrl = config.databaseUrl;
+  // With PostgreSQL the database is not in DATA_DIR: a read-only command needs no local directory at all.
+  const dataDir = postgresUrl && options.readOnly ? path.resolve(config.dataDir) : options.readOnly ? existingDataDir(config.dataDir) : prepareDataDir(config.dataDir);
+  let masterKey: Buffer;
+  let db: Db | undefined;
+  let postgres: PostgresBackend | undefined;
+  let stores: Stores;
+  if (postgresUrl) {
+    ({ backend: postgres, masterKey } = await openPostgres(postgresUrl, dataDir, config.masterKey, clock, options));
+    stores = postgres.stores;
+  } else {
+    ({ db, stores, masterKey } = await openSqlite(dataDir, config.masterKey, clock, options));
+  }
   const pool =
     options.validation === 'pool'
       ? createValidationPool({ filename: options.workerFile, taskTimeoutMs: options.taskTimeoutMs, maxQueue: options.maxQueue, maxUploadBytes: config.maxUploadBytes })
       : undefined;
-  const writer = options.writeThread ? startWriteThread(path.join(dataDir, 'hotcert.db')) : undefined;
+  // SQLite commits activations on a writer thread; PostgreSQL commits them on the pool, off the event loop already.
+  const writer = options.writeThread && db ? startWriteThread(path.join(dataDir, 'hotcert.db')) : undefined;
   const metrics = createMetrics({ processMetrics: options.processMetrics });
-  const storage = createStorageHealth({ dataDir, logger: options.logger, clock, onChange: (state) => metrics.storage(state) });
+  const storage = createStorageHealth({ dataDir, databaseInDataDir: !postgres, logger: options.logger, clock, onChange: (state) => metrics.storage(state) });
   const { audit, settings } = stores;
   const identities = createIdentitySwitch(undefined, config.tlsProfile);
   const trustStore = createTrustStore();
@@ -179,6 +225,7 @@ export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>
   return {
     stores,
     sqlite: db,
+    postgres,
     users,
     certificates,
     webhookCa,
@@ -198,7 +245,8 @@ export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>
       await pool?.close();
       await writer?.close();
       metrics.close();
-      db.$client.close();
+      db?.$client.close();
+      await postgres?.close();
     },
   };
 }

@@ -95,8 +95,16 @@ const LOG_EVERY_MS = 60_000;
  * write sets it; while it is not ok, each look re-checks the directory (a 64 KiB probe write), so
  * the server recovers by itself once space is freed (64 KiB or more). Between failures a look costs a stat, an access and a statfs.
  */
-export function createStorageHealth(options: { dataDir: string; logger: Logger; clock?: () => number; onChange?: (state: StorageState) => void }) {
+export function createStorageHealth(options: {
+  dataDir: string;
+  logger: Logger;
+  clock?: () => number;
+  onChange?: (state: StorageState) => void;
+  /** False with PostgreSQL: DATA_DIR holds no hotcert.db, so only the directory itself can go missing. */
+  databaseInDataDir?: boolean;
+}) {
   const { dataDir, logger } = options;
+  const mustExist = options.databaseInDataDir === false ? dataDir : path.join(dataDir, 'hotcert.db');
   const clock = options.clock ?? Date.now;
   let state: StorageState = 'ok';
   let lastLogged = -Infinity;
@@ -115,7 +123,7 @@ export function createStorageHealth(options: { dataDir: string; logger: Logger; 
 
   /** Looks at the directory itself: gone, not writable, no free block, or a probe write refused. */
   function look(probe: boolean): StorageState {
-    if (!exists(path.join(dataDir, 'hotcert.db'))) return 'missing';
+    if (!exists(mustExist)) return 'missing';
     if (!writable(dataDir)) return 'read_only';
     try {
       if (statfsSync(dataDir).bavail === 0) return 'full';

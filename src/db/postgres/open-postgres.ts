@@ -19,6 +19,8 @@ const MIGRATION_LOCK = 0x686f7463; // "hotc"
 export interface PostgresBackend {
   stores: Stores;
   pool: pg.Pool;
+  /** DATABASE_URL as node-postgres options, for a connection outside the pool (the dedicated LISTEN one). */
+  connection: pg.ClientConfig;
   /** Connects and migrates; DatabaseUnavailableError when the server cannot be reached. */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -38,13 +40,12 @@ export function postgresMigrationsFolder(): string {
 
 /** The pool connects lazily: constructing the backend never fails on an unreachable server; ready() does. */
 export function openPostgresBackend(url: string, options: PostgresBackendOptions): PostgresBackend {
+  const connection: pg.ClientConfig = { ...postgresConnectionConfig(url), application_name: 'hotcert', keepAlive: true };
   const pool = new pg.Pool({
-    ...postgresConnectionConfig(url),
+    ...connection,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
-    keepAlive: true,
-    application_name: 'hotcert',
   });
   // An idle connection dropped by the server (restart, failover) is removed by the pool; without a listener it would crash the process.
   pool.on('error', (error) => options.logger.warn({ event: 'database.connection_lost', code: (error as { code?: unknown }).code }, 'a pooled PostgreSQL connection was lost'));
@@ -55,6 +56,7 @@ export function openPostgresBackend(url: string, options: PostgresBackendOptions
   return {
     stores,
     pool,
+    connection,
     async ready() {
       let client: pg.PoolClient;
       try {
