@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -113,15 +113,30 @@ describe('hotcert serve on PostgreSQL (DATABASE_URL), real processes', () => {
     expect(lines(unreachable.stderr)).toHaveLength(1);
     expect(unreachable.stderr).toContain('the PostgreSQL server cannot be reached');
     expect(unreachable.stderr).not.toContain(password);
+
+    const real = new URL(await server.createDatabase());
+    real.password = password;
+    const refused = await serveOnce({ DATA_DIR: newDir(), DATABASE_URL: real.toString(), MASTER_KEY: key });
+    expect(refused.status).toBe(2);
+    expect(lines(refused.stderr)).toEqual(['hotcert: DATABASE_URL: PostgreSQL refused to start hotcert: password authentication failed (SQLSTATE 28P01)']);
   });
 
-  it('hotcert status reads the fleet database without a local database', async () => {
+  it('the CLI works on the fleet database: an import is served by a running instance, status reads it with no local database', async () => {
     const url = await server.createDatabase();
     const a = await spawnServer({ DATA_DIR: newDir(), DATABASE_URL: url, MASTER_KEY: key });
     started.push(a);
+    const chain = await createChain();
+    const bundle = path.join(newDir(), 'bundle.pem');
+    writeFileSync(bundle, chain.bundle);
+    const imported = runCli(['import', bundle, '--json'], { DATA_DIR: newDir(), DATABASE_URL: url, MASTER_KEY: key });
+    expect(imported.stderr).toBe('');
+    expect(imported.status).toBe(0);
+    await servedByEveryProcess(a, fp(chain));
+    expect((await peerCertificate(a.port)).fingerprint).toBe(fp(chain));
+
     const status = runCli(['status', '--json'], { DATA_DIR: path.join(newDir(), 'never-created'), DATABASE_URL: url, MASTER_KEY: key });
     expect(status.stderr).toBe('');
     expect(status.status).toBe(0);
-    expect(JSON.stringify(JSON.parse(status.stdout))).toContain(String(a.listening.fingerprint_sha256));
+    expect(status.stdout).toContain(fp(chain));
   });
 });
