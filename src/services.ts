@@ -23,7 +23,6 @@ import { createIdentitySwitch } from './tls/identity-switch.js';
 import { createTicketKeyStore } from './tls/ticket-keys.js';
 import { createTrustStore } from './tls/trust-store.js';
 import { createLoginThrottle, type LoginThrottleOptions } from './users/login-throttle.js';
-import { resetThrottles, throttleResetMarker } from './users/throttle-reset.js';
 import { createUserService } from './users/user-service.js';
 import { createWebhooks, type Webhooks } from './webhooks/webhooks.js';
 import { createValidationPool } from './workers/validation-pool.js';
@@ -75,7 +74,7 @@ export interface ServiceOptions {
   /** ACME lease, backoff and polling (tests use short ones). */
   acme?: Pick<Parameters<typeof createAcmeService>[0], 'leaseMs' | 'backoff' | 'renewalInfoIntervalMs' | 'pollMs' | 'requestRetry' | 'random'> | undefined;
   /** Limits of the login throttle (tests use small ones). */
-  loginThrottle?: Partial<Omit<LoginThrottleOptions, 'clock' | 'resetMarker'>>;
+  loginThrottle?: Partial<Omit<LoginThrottleOptions, 'clock' | 'store'>>;
 }
 
 /** Opens the data directory with a one-line error instead of a stack. */
@@ -149,8 +148,7 @@ export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>
     users: stores.users,
     tokens: stores.tokens,
     audit,
-    throttle: createLoginThrottle({ clock, resetMarker: throttleResetMarker(settings), ...options.loginThrottle }),
-    resetThrottle: () => resetThrottles(settings),
+    throttle: createLoginThrottle({ clock, store: stores.loginThrottle, ...options.loginThrottle }),
     logger: options.logger,
     clock,
   });

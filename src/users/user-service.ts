@@ -23,8 +23,6 @@ export interface UserServiceDeps {
   tokens: TokenStore;
   audit: AuditStore;
   throttle: LoginThrottle;
-  /** Clears the login counters of every process (reset-admin-password runs in another one). */
-  resetThrottle?: () => Promise<void>;
   logger?: Logger | undefined;
   clock: () => number;
 }
@@ -38,7 +36,7 @@ export function formatExpiry(ms: number): string {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function createUserService({ users, tokens, audit, throttle, resetThrottle, logger, clock }: UserServiceDeps) {
+export function createUserService({ users, tokens, audit, throttle, logger, clock }: UserServiceDeps) {
   /** Failed logins and lockouts leave a trace: normalised name (bounded) and address, never the password. */
   async function recordFailure(username: string, address: string, outcome: { locked: string[]; lockMs: number }): Promise<void> {
     const name = normaliseUsername(username).slice(0, 64);
@@ -64,14 +62,13 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
   /** A stolen token alone must not be enough to take over the account: one's own change proves the old password. */
   async function requireCurrentPassword(user: UserRow, current: string | undefined, address: string): Promise<void> {
     if (current === undefined) throw new DomainError('missing-input', 'current_password is required to change your own password');
-    await throttle.refresh();
-    const attempt = throttle.reserve(user.username, address);
+    const attempt = await throttle.reserve(user.username, address);
     if (!attempt.ok) throw new DomainError('too-many-attempts', 'too many wrong passwords; wait before trying again', { retryAfterSeconds: attempt.retryAfterSeconds });
     if (!(await verifyPassword(current, user.passwordHash))) {
       await recordFailure(user.username, address, attempt.failed());
       throw new DomainError('forbidden', 'current_password is not your current password');
     }
-    attempt.succeeded();
+    await attempt.succeeded();
   }
 
   return {
@@ -106,9 +103,8 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
     },
 
     async login(credentials: { username: string; password: string }, newPassword: string | undefined, address: string) {
-      // A reset by the CLI is picked up first; then check and count happen in one synchronous step, so a burst cannot slip in between.
-      await throttle.refresh();
-      const attempt = throttle.reserve(credentials.username, address);
+      // Check and count are one atomic write in the shared database, so a burst (to any process of the fleet) cannot slip in between.
+      const attempt = await throttle.reserve(credentials.username, address);
       if (!attempt.ok) throw new DomainError('too-many-attempts', 'too many failed logins; wait before trying again', { retryAfterSeconds: attempt.retryAfterSeconds });
       if (attempt.delayMs > 0) await sleep(attempt.delayMs);
       const user = await users.findByName(credentials.username);
@@ -117,7 +113,7 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
         await recordFailure(credentials.username, address, attempt.failed());
         throw new DomainError('unauthenticated', 'invalid username or password', { credentials: 'password' });
       }
-      attempt.succeeded();
+      await attempt.succeeded();
       let changed = false;
       if (newPassword !== undefined) {
         if (newPassword === credentials.password) throw new DomainError('invalid-input', 'new_password must differ from the current password');
@@ -202,7 +198,8 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
       await this.ensureDefaultAdmin();
       const admin = (await users.findByName(DEFAULT_ADMIN))!;
       await users.setPassword(admin.id, await hashPassword(password), true, clock());
-      await resetThrottle?.();
+      // The counters live in the database: clearing them frees every process of every instance at once.
+      await throttle.clear();
       await audit.record({ actor: 'cli', action: 'user.password_reset', details: { username: DEFAULT_ADMIN } });
       return password;
     },
