@@ -1,7 +1,7 @@
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChangeFeed, type CatchUpReason, type ChangeFeed } from '../../src/db/postgres/change-feed.js';
+import { startChangeFeed, type CatchUpReason } from '../../src/db/postgres/change-feed.js';
 import { CHANGES_CHANNEL, type ChangeKind } from '../../src/db/postgres/notify.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait.js';
