@@ -12,7 +12,7 @@ import type { StorageHealth } from './db/storage-health.js';
 import { limitBody } from './http/body-limit.js';
 import { isClientBodyError } from './http/client-errors.js';
 import { ApiError, errorCodes, type ErrorEntry } from './http/errors.js';
-import { domainErrorResponse } from './http/domain-error-response.js';
+import { databaseUnavailableResponse, domainErrorResponse, isDatabaseUnavailableError } from './http/domain-error-response.js';
 import { DomainError } from './domain-errors.js';
 import { meta } from './http/meta.js';
 import { methodNotAllowed } from './http/method-not-allowed.js';
@@ -92,7 +92,7 @@ export function createApp(deps: AppDeps): Hono {
   app.notFound((c) => wrongMethod.answer(c) ?? json(c, envelope([{ ...errorCodes.notFound, details: `no route for ${c.req.method} ${c.req.path}` }]), 404));
 
   app.onError((thrown, c) => {
-    const error = thrown instanceof DomainError ? domainErrorResponse(thrown) : thrown;
+    const error = thrown instanceof DomainError ? domainErrorResponse(thrown) : isDatabaseUnavailableError(thrown) ? databaseUnavailableResponse(c.req.method) : thrown;
     if (error instanceof ApiError) {
       for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
       return json(c, envelope(error.entries), error.status);

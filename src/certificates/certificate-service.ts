@@ -8,6 +8,7 @@ import { createCertificateQueries } from './certificate-queries.js';
 import { createCertificateSync } from './certificate-sync.js';
 import { createDefaultBundle } from './default-bundle.js';
 import { createValidationRunner } from './run-validation.js';
+import type { LastKnownGoodFile } from './last-known-good.js';
 import { createServedState } from './served-state.js';
 
 export { normaliseFingerprint, type ChangeContext } from './activation.js';
@@ -25,6 +26,8 @@ export interface CertificateServiceDeps extends Pick<ActivationDeps, 'identities
   validateAtBoot?: (task: ValidateTask) => Promise<ValidateOutcome>;
   hostname?: string | undefined;
   pendingKeys?: PendingKeys | undefined;
+  /** With a shared database: every version served here is also kept in DATA_DIR (last-known-good.ts). */
+  lastKnownGood?: LastKnownGoodFile | undefined;
 }
 
 /**
@@ -35,10 +38,11 @@ export interface CertificateServiceDeps extends Pick<ActivationDeps, 'identities
 export function createCertificateService(deps: CertificateServiceDeps) {
   const { repo, clock, logger, metrics, events } = deps;
   const served = createServedState({ clock, metrics });
-  const activation = createActivation({ repo, commit: deps.commitActivation, identities: deps.identities, served, masterKey: deps.masterKey, ticketKeys: deps.ticketKeys, clock, logger, metrics, events });
+  const onServed = deps.lastKnownGood ? (entry: Parameters<LastKnownGoodFile['remember']>[0]) => void deps.lastKnownGood!.remember(entry) : undefined;
+  const activation = createActivation({ repo, commit: deps.commitActivation, identities: deps.identities, served, masterKey: deps.masterKey, ticketKeys: deps.ticketKeys, clock, logger, metrics, events, onServed });
   const queries = createCertificateQueries({ repo, served });
   const health = createCertificateHealth({ repo, served, queries, clock, logger, events });
-  const sync = createCertificateSync({ repo, activation, served, identities: deps.identities, masterKey: deps.masterKey, ticketKeys: deps.ticketKeys, clock, logger });
+  const sync = createCertificateSync({ repo, activation, served, identities: deps.identities, masterKey: deps.masterKey, ticketKeys: deps.ticketKeys, clock, logger, onServed });
   const validation = createValidationRunner({ validate: deps.validate, audit: deps.audit, logger, metrics, events });
   const createDefault = (validate = deps.validate) => createDefaultBundle(validate, clock(), deps.hostname);
   const changes = createCertificateChanges({ repo, activation, validation, createDefault, masterKey: deps.masterKey, clock, metrics, pendingKeys: deps.pendingKeys });
