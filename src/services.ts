@@ -15,6 +15,7 @@ import type { Config } from './config.js';
 import { describeFsError } from './describe-fs-error.js';
 import { createEventBus, type EventBus } from './events/events.js';
 import { openDatabase, type Db } from './db/open-database.js';
+import { createDatabaseLink, type DatabaseLink } from './db/database-link.js';
 import { createSqliteStores, type Stores } from './db/stores.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createMetrics } from './observability/metrics.js';
@@ -52,6 +53,8 @@ export interface Services {
   identities: ReturnType<typeof createIdentitySwitch>;
   trustStore: ReturnType<typeof createTrustStore>;
   storage: ReturnType<typeof createStorageHealth>;
+  /** Whether the shared database is reachable (always `ok` on SQLite); the server's change feed keeps it current. */
+  database: DatabaseLink;
   /** Activations, rejections, fallbacks, expiry, ACME outcomes: event webhooks subscribe here. */
   events: EventBus;
   /** Event webhooks: admin service, outbox recording (every process), delivery (servers, once listening). */
@@ -197,6 +200,7 @@ export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>
     identities,
     trustStore,
     storage,
+    database: createDatabaseLink({ logger: options.logger }),
     events,
     webhooks,
     masterKey,

@@ -103,7 +103,7 @@ export function createActivation(deps: ActivationDeps) {
     const started = performance.now();
     identities.install(prepared);
     const swapMs = performance.now() - started;
-    served.applied({ version: row.version, fingerprint: row.fingerprint, notAfter: notAfterOf(row), fallbackReason }, generation);
+    served.applied({ version: row.version, fingerprint: row.fingerprint, notAfter: notAfterOf(row), fallbackReason }, generation, row);
     if (fromDatabase) deps.onServed?.({ row, generation, fallbackReason });
     metrics?.activated(way);
     logger.info(

@@ -54,7 +54,7 @@ export function createCertificateSync(deps: CertificateSyncDeps) {
         // The same certificate (a re-activation elsewhere): new ticket keys and the fallback flag may still have changed.
         if (ticketKeys && differs(ticketKeys)) identities.setTicketKeys(ticketKeys);
         if (row) {
-          served.applied({ version: row.version, fingerprint: row.fingerprint, notAfter: notAfterOf(row), fallbackReason: state.fallbackReason }, state.generation);
+          served.applied({ version: row.version, fingerprint: row.fingerprint, notAfter: notAfterOf(row), fallbackReason: state.fallbackReason }, state.generation, row);
           deps.onServed?.({ row, generation: state.generation, fallbackReason: state.fallbackReason });
         }
         return true;
