@@ -10,6 +10,8 @@ import { createDefaultBundle } from './default-bundle.js';
 import { createValidationRunner } from './run-validation.js';
 import type { LastKnownGoodFile } from './last-known-good.js';
 import { createServedState } from './served-state.js';
+import type { StoredSummary } from './version-view.js';
+import { seal } from '../secrets/seal.js';
 
 export { normaliseFingerprint, type ChangeContext } from './activation.js';
 export type { DryRunReport, UploadInput, UploadTimings } from './certificate-changes.js';
@@ -52,6 +54,38 @@ export function createCertificateService(deps: CertificateServiceDeps) {
       const result = await bootCertificate({ repo, activation, masterKey: deps.masterKey, ticketKeys: deps.ticketKeys, createDefault: () => createDefault(deps.validateAtBoot), clock, logger });
       await health.checkExpiry();
       return result;
+    },
+    /**
+     * The shared database cannot be reached at boot (issue 13 item 4): serve the last-known-good bundle of
+     * this instance, else a temporary self-signed one kept in memory only; nothing is written anywhere.
+     * `bootstrap` runs once the database is back and replaces it by what the database calls active.
+     */
+    async bootWithoutDatabase(): Promise<{ fallbackReason: string | null; served: 'last-known-good' | 'temporary-default' }> {
+      const loaded = deps.lastKnownGood?.load(deps.masterKey) ?? { problem: 'no last-known-good file is kept' };
+      if ('entry' in loaded) {
+        const { row, generation, fallbackReason } = loaded.entry;
+        activation.serveWithoutDatabase(row, loaded.identity, generation, fallbackReason);
+        logger.warn({ event: 'certificate.last_known_good', version: row.version, fingerprint_sha256: row.fingerprint }, 'database unreachable at boot: serving the last-known-good certificate');
+        return { fallbackReason, served: 'last-known-good' };
+      }
+      const { bundle, warnings } = await createDefault(deps.validateAtBoot);
+      const fingerprint = bundle.certificate.fingerprint_sha256;
+      const reason = `the database is unreachable and this instance has no usable last-known-good certificate (${loaded.problem}): serving a temporary self-signed certificate until the database is back`;
+      const row = {
+        version: 0,
+        source: 'default' as const,
+        certPem: bundle.certPem,
+        chainPem: JSON.stringify(bundle.chainPems),
+        keySealed: seal(deps.masterKey, bundle.keyPem, fingerprint),
+        fingerprint,
+        summaryJson: JSON.stringify({ certificate: bundle.certificate, chain: bundle.chain } satisfies StoredSummary),
+        warningsJson: JSON.stringify(warnings),
+        createdAt: clock(),
+        createdBy: 'system',
+      };
+      activation.serveWithoutDatabase(row, { fingerprint, keyPem: bundle.keyPem, certPem: bundle.certPem, chainPems: bundle.chainPems }, -1, reason);
+      logger.warn({ event: 'certificate.fallback', fingerprint_sha256: fingerprint, reason }, 'database unreachable at boot: serving a temporary self-signed certificate');
+      return { fallbackReason: reason, served: 'temporary-default' };
     },
     active: queries.active,
     history: queries.history,
