@@ -73,3 +73,49 @@ export interface PendingKeyStore {
   discard(id: number, audit: AuditEntry): Promise<boolean>;
   purgeExpired(now: number): Promise<number>;
 }
+
+/** One counter of the login throttle, as the store holds it after an attempt. */
+export interface ThrottleCounter {
+  key: string;
+  failures: number;
+  /** When this counter's window began: a reservation is given back only to the window it was taken from. */
+  windowStart: number;
+  lockedUntil: number;
+  /** The lock this attempt started on the key (ms), 0 when none. */
+  lockStartedMs: number;
+}
+
+export interface ThrottleAttempt {
+  /** Keys that refuse the attempt while locked, counted and possibly locked; in this order. */
+  lockable: string[];
+  /** Keys that are only counted (never locked), after the lockable ones. */
+  counted: string[];
+  now: number;
+  /** A counter whose window is older than this and that is not locked starts again at 1. */
+  windowMs: number;
+  /** The lock (ms) a lockable key gets at its new failure count; 0 for none. */
+  lockMs(key: string, failures: number): number;
+  /** Rows kept at most: the least recently touched go first. */
+  maxEntries: number;
+}
+
+export interface ThrottleRelease {
+  /** Removed outright (the (name, address) counter of a right password). */
+  remove: string[];
+  /** One failure taken off each, if the key is still in the window `windowStart` the reservation counted in. */
+  giveBack: { key: string; windowStart: number; unlockIfLockedUntil?: number | undefined }[];
+}
+
+/**
+ * The login throttle's counters, shared by every process on the database, so failed logins count across a
+ * fleet. `reserve` is all or nothing and race-free: of any number of concurrent attempts, no more get
+ * through than the limits allow (each key is counted by one atomic upsert that refuses while it is locked).
+ */
+export interface LoginThrottleStore {
+  reserve(attempt: ThrottleAttempt): Promise<{ ok: false; lockedUntil: number } | { ok: true; counters: ThrottleCounter[] }>;
+  release(release: ThrottleRelease): Promise<void>;
+  /** Every counter gone (`hotcert reset-admin-password`). */
+  clear(): Promise<void>;
+  /** Rows held now (tests and metrics). */
+  size(): Promise<number>;
+}

@@ -176,3 +176,20 @@ export const acmeRenewal = sqliteTable('acme_renewal', {
   certId: text('cert_id'),
   updatedAt: integer('updated_at').notNull(),
 });
+
+/**
+ * Failed-login counters every process shares (src/users/login-throttle.ts): one row per (name, address),
+ * per address and per name. `touched` orders rows by last use, so the least recently used go first when
+ * the table holds more than its bound.
+ */
+export const loginThrottle = sqliteTable(
+  'login_throttle',
+  {
+    key: text('key').primaryKey(),
+    failures: integer('failures').notNull(),
+    windowStart: integer('window_start').notNull(),
+    lockedUntil: integer('locked_until').notNull().default(0),
+    touched: integer('touched').notNull(),
+  },
+  (table) => [index('login_throttle_touched_idx').on(table.touched)],
+);

@@ -8,7 +8,7 @@ export const TICKET_KEYS_SETTING = 'tls.ticket_keys';
 
 /** Small named values every process on the data directory shares (the `settings` table). */
 export function createSettingsRepo(db: Db, clock: () => number = Date.now): SettingsStore {
-  // Read on every login attempt (the throttle's reset marker): prepared once.
+  // Read often (ticket keys on every sync, the master-key check at boot): prepared once.
   const read = db
     .select({ value: settings.value, updatedAt: settings.updatedAt })
     .from(settings)

@@ -6,7 +6,8 @@ import { createAuditRepo } from './audit-repo.js';
 import { createCertificatesRepo, type ActivationWrite, type ActivationWritten } from './certificates-repo.js';
 import type { Db } from './open-database.js';
 import { createPendingKeysRepo } from './pending-keys-repo.js';
-import type { AuditStore, CertificateStore, PendingKeyStore, SettingsStore, TokenStore, UserStore, WebhookCaStore } from './ports.js';
+import { createLoginThrottleRepo } from './login-throttle-repo.js';
+import type { AuditStore, CertificateStore, LoginThrottleStore, PendingKeyStore, SettingsStore, TokenStore, UserStore, WebhookCaStore } from './ports.js';
 import { createSettingsRepo } from './settings-repo.js';
 import { createTokensRepo, createUsersRepo } from './users-repo.js';
 import { createWebhookCaRepo } from './webhook-ca-repo.js';
@@ -24,6 +25,8 @@ export interface Stores {
   certificates: CertificateStore;
   users: UserStore;
   tokens: TokenStore;
+  /** Failed-login counters shared by every process (the login throttle). */
+  loginThrottle: LoginThrottleStore;
   audit: AuditStore;
   webhookCa: WebhookCaStore;
   pendingKeys: PendingKeyStore;
@@ -42,6 +45,7 @@ export function createSqliteStores(db: Db, clock: () => number, options: { commi
     certificates: createCertificatesRepo(db, clock, options),
     users: createUsersRepo(db),
     tokens: createTokensRepo(db),
+    loginThrottle: createLoginThrottleRepo(db),
     audit: createAuditRepo(db, clock),
     webhookCa: createWebhookCaRepo(db, clock),
     pendingKeys: createPendingKeysRepo(db, clock),

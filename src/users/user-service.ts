@@ -1,6 +1,7 @@
 import type { AuditStore, TokenStore, UserStore } from '../db/ports.js';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 
+import { isDatabaseUnavailable } from '../db/database-unavailable.js';
 import type { Role, UserRow } from '../db/users-repo.js';
 import { DomainError } from '../domain-errors.js';
 import type { Logger } from 'pino';
@@ -10,6 +11,9 @@ import { decoyHash, hashPassword, verifyPassword } from './password-hash.js';
 export const DEFAULT_ADMIN = 'admin';
 export const DEFAULT_ADMIN_PASSWORD = 'secret';
 export const TOKEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** How long a token the database confirmed may still open reads while the database is unreachable. */
+export const RECENT_VERDICT_MS = 10 * 60 * 1000;
+const MAX_VERDICTS = 10_000;
 
 export interface AuthenticatedUser {
   id: number;
@@ -23,8 +27,6 @@ export interface UserServiceDeps {
   tokens: TokenStore;
   audit: AuditStore;
   throttle: LoginThrottle;
-  /** Clears the login counters of every process (reset-admin-password runs in another one). */
-  resetThrottle?: () => Promise<void>;
   logger?: Logger | undefined;
   clock: () => number;
 }
@@ -38,7 +40,20 @@ export function formatExpiry(ms: number): string {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function createUserService({ users, tokens, audit, throttle, resetThrottle, logger, clock }: UserServiceDeps) {
+export function createUserService({ users, tokens, audit, throttle, logger, clock }: UserServiceDeps) {
+  /** Tokens the database confirmed in this process, by hash, oldest first: only ever used while it is unreachable. */
+  const verdicts = new Map<string, { user: AuthenticatedUser; at: number }>();
+  let setupRequiredWas = true;
+
+  function rememberVerdict(user: AuthenticatedUser): void {
+    verdicts.delete(user.tokenHash);
+    verdicts.set(user.tokenHash, { user, at: clock() });
+    for (const [hash, verdict] of verdicts) {
+      if (verdicts.size <= MAX_VERDICTS && clock() - verdict.at <= RECENT_VERDICT_MS) break;
+      verdicts.delete(hash);
+    }
+  }
+
   /** Failed logins and lockouts leave a trace: normalised name (bounded) and address, never the password. */
   async function recordFailure(username: string, address: string, outcome: { locked: string[]; lockMs: number }): Promise<void> {
     const name = normaliseUsername(username).slice(0, 64);
@@ -64,14 +79,13 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
   /** A stolen token alone must not be enough to take over the account: one's own change proves the old password. */
   async function requireCurrentPassword(user: UserRow, current: string | undefined, address: string): Promise<void> {
     if (current === undefined) throw new DomainError('missing-input', 'current_password is required to change your own password');
-    await throttle.refresh();
-    const attempt = throttle.reserve(user.username, address);
+    const attempt = await throttle.reserve(user.username, address);
     if (!attempt.ok) throw new DomainError('too-many-attempts', 'too many wrong passwords; wait before trying again', { retryAfterSeconds: attempt.retryAfterSeconds });
     if (!(await verifyPassword(current, user.passwordHash))) {
       await recordFailure(user.username, address, attempt.failed());
       throw new DomainError('forbidden', 'current_password is not your current password');
     }
-    attempt.succeeded();
+    await attempt.succeeded();
   }
 
   return {
@@ -102,13 +116,18 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
 
     /** True while the admin has not chosen a password yet (the default admin/secret, or a one-time reset password). */
     async setupRequired(): Promise<boolean> {
-      return (await users.findByName(DEFAULT_ADMIN))?.mustChangePassword ?? true;
+      try {
+        setupRequiredWas = (await users.findByName(DEFAULT_ADMIN))?.mustChangePassword ?? true;
+      } catch (error) {
+        // Health must answer during a database outage: the last answer stands until it is back.
+        if (!isDatabaseUnavailable(error)) throw error;
+      }
+      return setupRequiredWas;
     },
 
     async login(credentials: { username: string; password: string }, newPassword: string | undefined, address: string) {
-      // A reset by the CLI is picked up first; then check and count happen in one synchronous step, so a burst cannot slip in between.
-      await throttle.refresh();
-      const attempt = throttle.reserve(credentials.username, address);
+      // Check and count are one atomic write in the shared database, so a burst (to any process of the fleet) cannot slip in between.
+      const attempt = await throttle.reserve(credentials.username, address);
       if (!attempt.ok) throw new DomainError('too-many-attempts', 'too many failed logins; wait before trying again', { retryAfterSeconds: attempt.retryAfterSeconds });
       if (attempt.delayMs > 0) await sleep(attempt.delayMs);
       const user = await users.findByName(credentials.username);
@@ -117,7 +136,7 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
         await recordFailure(credentials.username, address, attempt.failed());
         throw new DomainError('unauthenticated', 'invalid username or password', { credentials: 'password' });
       }
-      attempt.succeeded();
+      await attempt.succeeded();
       let changed = false;
       if (newPassword !== undefined) {
         if (newPassword === credentials.password) throw new DomainError('invalid-input', 'new_password must differ from the current password');
@@ -136,13 +155,36 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
       return { token: issued.token, expiresAfter: formatExpiry(issued.expiresAt) };
     },
 
-    async authenticate(token: string): Promise<AuthenticatedUser | undefined> {
+    /**
+     * The user a token belongs to. With `readOnly` (a GET), while the database is unreachable, a token
+     * this process verified within RECENT_VERDICT_MS is still accepted; writes never get that grace.
+     */
+    async authenticate(token: string, options: { readOnly?: boolean } = {}): Promise<AuthenticatedUser | undefined> {
       const tokenHash = hashToken(token);
-      const user = await tokens.findUser(tokenHash, clock());
-      return user && { id: user.id, username: user.username, role: user.role, tokenHash };
+      let found;
+      try {
+        found = await tokens.findUser(tokenHash, clock());
+      } catch (error) {
+        const verdict = verdicts.get(tokenHash);
+        if (options.readOnly && isDatabaseUnavailable(error) && verdict && clock() - verdict.at <= RECENT_VERDICT_MS) return verdict.user;
+        throw error;
+      }
+      if (!found) {
+        verdicts.delete(tokenHash);
+        return undefined;
+      }
+      const user = { id: found.id, username: found.username, role: found.role, tokenHash };
+      rememberVerdict(user);
+      return user;
+    },
+
+    /** Users or tokens changed somewhere in the fleet: no earlier verdict may open a read any more. */
+    forgetVerifiedTokens(): void {
+      verdicts.clear();
     },
 
     async logout(user: AuthenticatedUser, address: string): Promise<void> {
+      verdicts.delete(user.tokenHash);
       await tokens.revoke(user.tokenHash);
       await audit.record({ actor: user.username, action: 'user.logout', clientAddress: address });
     },
@@ -202,7 +244,8 @@ export function createUserService({ users, tokens, audit, throttle, resetThrottl
       await this.ensureDefaultAdmin();
       const admin = (await users.findByName(DEFAULT_ADMIN))!;
       await users.setPassword(admin.id, await hashPassword(password), true, clock());
-      await resetThrottle?.();
+      // The counters live in the database: clearing them frees every process of every instance at once.
+      await throttle.clear();
       await audit.record({ actor: 'cli', action: 'user.password_reset', details: { username: DEFAULT_ADMIN } });
       return password;
     },

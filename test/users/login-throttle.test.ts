@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, bearer } from '../helpers/https-client.js';
 import { addressKey } from '../../src/address-key.js';
+import { createLoginThrottleRepo } from '../../src/db/login-throttle-repo.js';
+import { openDatabase } from '../../src/db/open-database.js';
 import { createLoginThrottle } from '../../src/users/login-throttle.js';
 import { runCli } from '../helpers/spawn-server.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/start-server.js';
@@ -143,14 +148,21 @@ describe('login throttle memory: bounded, oldest first, IPv6 per /64', () => {
     expect(addressKey('127.0.0.2')).toBe('127.0.0.2');
   });
 
-  it('every address of one /64 shares the per-address counter', () => {
-    const throttle = createLoginThrottle({ clock: () => 0 });
-    for (let i = 1; i <= 20; i++) {
-      const attempt = throttle.reserve(`user${i}`, `2001:db8:5:6::${i.toString(16)}`);
-      expect(attempt.ok).toBe(true);
-      if (attempt.ok) attempt.failed();
+  it('every address of one /64 shares the per-address counter', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hotcert-throttle-'));
+    const db = openDatabase(path.join(dir, 'hotcert.db'));
+    try {
+      const throttle = createLoginThrottle({ store: createLoginThrottleRepo(db), clock: () => 0 });
+      for (let i = 1; i <= 20; i++) {
+        const attempt = await throttle.reserve(`user${i}`, `2001:db8:5:6::${i.toString(16)}`);
+        expect(attempt.ok).toBe(true);
+        if (attempt.ok) attempt.failed();
+      }
+      expect((await throttle.reserve('someone', '2001:db8:5:6:ffff::1')).ok).toBe(false);
+      expect((await throttle.reserve('someone', '2001:db8:5:7::1')).ok).toBe(true);
+    } finally {
+      db.$client.close();
+      rmSync(dir, { recursive: true, force: true });
     }
-    expect(throttle.reserve('someone', '2001:db8:5:6:ffff::1').ok).toBe(false);
-    expect(throttle.reserve('someone', '2001:db8:5:7::1').ok).toBe(true);
   });
 });

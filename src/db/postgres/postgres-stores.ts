@@ -3,6 +3,7 @@ import { createPgAcmeChallengesStore, createPgAcmeRenewalStore } from './acme-st
 import { createPgAuditStore } from './audit-store.js';
 import { createPgCertificateStore } from './certificates-store.js';
 import type { PgDb } from './open-postgres.js';
+import { createPgLoginThrottleStore } from './login-throttle-store.js';
 import { createPgPendingKeyStore } from './pending-keys-store.js';
 import { guardStore } from './query-errors.js';
 import { createPgAcmeAccountStore, createPgSettingsStore } from './settings-store.js';
@@ -21,6 +22,7 @@ export function createPostgresStores(db: PgDb, clock: () => number): Stores {
     certificates: guardStore(createPgCertificateStore(db)),
     users: guardStore(createPgUserStore(db)),
     tokens: guardStore(createPgTokenStore(db)),
+    loginThrottle: guardStore(createPgLoginThrottleStore(db)),
     audit: guardStore(createPgAuditStore(db, clock)),
     webhookCa: guardStore(createPgWebhookCaStore(db, clock)),
     pendingKeys: guardStore(createPgPendingKeyStore(db, clock)),

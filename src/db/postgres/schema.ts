@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, customType, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, index, integer, pgSequence, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
  * The PostgreSQL mirror of db/schema.ts: the same tables, columns and meaning, so one set of row types
@@ -169,3 +169,19 @@ export const acmeRenewal = pgTable('acme_renewal', {
   certId: text('cert_id'),
   updatedAt: millis('updated_at').notNull(),
 });
+
+/** Orders login_throttle rows by last use across every instance (SQLite takes max(touched) + 1 under its write lock). */
+export const loginThrottleTouched = pgSequence('login_throttle_touched_seq');
+
+/** Failed-login counters every instance shares (src/users/login-throttle.ts); see db/schema.ts. */
+export const loginThrottle = pgTable(
+  'login_throttle',
+  {
+    key: text('key').primaryKey(),
+    failures: integer('failures').notNull(),
+    windowStart: millis('window_start').notNull(),
+    lockedUntil: millis('locked_until').notNull().default(0),
+    touched: bigint('touched', { mode: 'number' }).notNull(),
+  },
+  (table) => [index('login_throttle_touched_idx').on(table.touched)],
+);
