@@ -23,7 +23,8 @@ export interface TestPostgres {
 
 const USER = 'hotcert';
 
-export async function startPostgres(): Promise<TestPostgres> {
+/** `flags`: more server settings (`-c name=value` pairs), e.g. TLS on. */
+export async function startPostgres(options: { flags?: string[] } = {}): Promise<TestPostgres> {
   const databaseDir = mkdtempSync(path.join(os.tmpdir(), 'hotcert-pg-'));
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
@@ -37,7 +38,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     // Loopback only, no Unix socket (its default directory may not exist here), quick shutdown.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off', '-c', 'max_connections=200'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off', '-c', 'max_connections=200', ...(options.flags ?? [])],
     onLog: (message) => logs.push(String(message)),
     onError: (message) => logs.push(String(message instanceof Error ? message.message : message)),
   });

@@ -87,8 +87,17 @@ export function openPostgresBackend(url: string, options: PostgresBackendOptions
   };
 }
 
-/** Unreachable: DatabaseUnavailableError. Anything else (wrong password, no such database): its SQLSTATE and a few words, never the driver's text. */
+/** Node's codes for a server certificate that sslmode does not accept (and for TLS refused by the server). */
+const TLS_REFUSED = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)/;
+
+/**
+ * Unreachable: DatabaseUnavailableError. A certificate that sslmode refuses: which check failed. Anything else
+ * (wrong password, no such database): its SQLSTATE and a few words. Never the driver's text.
+ */
 function toReadyError(error: unknown): Error {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && TLS_REFUSED.test(code)) return new PostgresQueryError(`the PostgreSQL server's TLS certificate is not accepted under this sslmode (${code})`, code);
+  if (error instanceof Error && error.message === 'The server does not support SSL connections') return new PostgresQueryError('the PostgreSQL server does not accept TLS, which sslmode asks for', undefined);
   if (isDatabaseUnavailable(error)) return asDatabaseUnavailable(error);
   return PostgresQueryError.from(error, 'PostgreSQL refused to start hotcert');
 }
