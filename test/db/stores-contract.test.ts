@@ -377,6 +377,28 @@ describe('PostgreSQL only', () => {
     }
   });
 
+  it('the server going away: store calls throw DatabaseUnavailableError, nothing is half-written, and they work again once it is back', async () => {
+    const { a, b } = await postgres.open();
+    const first = newVersion();
+    await a.certificates.activate(first);
+    await server!.stop();
+    try {
+      for (const call of [() => a.certificates.activate(newVersion()), () => b.users.insert({ username: 'henry', passwordHash: 'h', role: 'ROLE_USER', mustChangePassword: false, now: 1 }), () => b.certificates.generation()]) {
+        const error = await call().then(
+          () => undefined,
+          (failure: unknown) => failure,
+        );
+        expect(error).toBeInstanceOf(DatabaseUnavailableError);
+      }
+    } finally {
+      await server!.start();
+    }
+    // The pools replace their dropped connections by themselves.
+    expect(await b.certificates.state()).toMatchObject({ activeVersion: 1, generation: 1 });
+    expect(await b.users.count()).toBe(0);
+    expect(await a.certificates.activate({ ...newVersion(), expectedFingerprint: fingerprintOf(first) })).toMatchObject({ version: 2, generation: 2 });
+  });
+
   it('a failed query never carries its parameters out of the store', async () => {
     const { a } = await postgres.open();
     const user = await addUser(a, 'grace');
