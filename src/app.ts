@@ -7,12 +7,13 @@ import type { CertificateService } from './certificates/certificate-service.js';
 import type { CsrService } from './certificates/csr-service.js';
 import type { WebhookCaService } from './certificates/webhook-ca-service.js';
 import type { Config } from './config.js';
+import type { DatabaseLink } from './db/database-link.js';
 import type { AuditStore } from './db/ports.js';
 import type { StorageHealth } from './db/storage-health.js';
 import { limitBody } from './http/body-limit.js';
 import { isClientBodyError } from './http/client-errors.js';
 import { ApiError, errorCodes, type ErrorEntry } from './http/errors.js';
-import { domainErrorResponse } from './http/domain-error-response.js';
+import { databaseUnavailableResponse, domainErrorResponse, isDatabaseUnavailableError } from './http/domain-error-response.js';
 import { DomainError } from './domain-errors.js';
 import { meta } from './http/meta.js';
 import { methodNotAllowed } from './http/method-not-allowed.js';
@@ -46,6 +47,8 @@ export interface AppDeps {
   logger: Logger;
   /** The data directory's storage: a full, read-only or vanished one answers 507 (SPEC §6). */
   storage?: StorageHealth;
+  /** Whether the shared database (PostgreSQL) is reachable: while it is not, writes answer 503 up front (issue 13). */
+  database?: DatabaseLink | undefined;
   /** The operator's configuration (SPEC §2): only what the routes read. */
   config: Pick<Config, 'maxUploadBytes' | 'apiKey'>;
   /** Concurrent uploads allowed from one client address (default 4); not an environment setting. */
@@ -72,6 +75,7 @@ export function createApp(deps: AppDeps): Hono {
   app.use('*', async (c, next) => {
     const state = c.req.method === 'GET' || c.req.method === 'HEAD' ? 'ok' : (deps.storage?.current() ?? 'ok');
     if (state !== 'ok') throw deps.storage!.error(state);
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && deps.database?.state() === 'unreachable') throw databaseUnavailableResponse(c.req.method);
     return next();
   });
 
@@ -83,7 +87,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/v1/certificates/external', certificatesRoutes({ users, certificates, uploadsPerClient: deps.uploadsPerClient }));
   app.route('/v1/certificates/webhooks/ca', webhookCaRoutes({ users, webhookCa: deps.webhookCa }));
   app.route('/v1/settings/webhooks', webhooksRoutes({ users, webhooks: deps.webhooks.service }));
-  app.route('/v1/health', healthRoutes({ users, certificates, acme: deps.acme, apiKey: config.apiKey, storage: deps.storage }));
+  app.route('/v1/health', healthRoutes({ users, certificates, acme: deps.acme, apiKey: config.apiKey, storage: deps.storage, database: deps.database }));
   app.route('/v1/metrics', metricsRoutes({ users, metrics, apiKey: config.apiKey }));
   app.route('/v1/audit', auditRoutes({ users, audit: deps.audit }));
   app.route('/admin', adminRoutes());
@@ -92,7 +96,7 @@ export function createApp(deps: AppDeps): Hono {
   app.notFound((c) => wrongMethod.answer(c) ?? json(c, envelope([{ ...errorCodes.notFound, details: `no route for ${c.req.method} ${c.req.path}` }]), 404));
 
   app.onError((thrown, c) => {
-    const error = thrown instanceof DomainError ? domainErrorResponse(thrown) : thrown;
+    const error = thrown instanceof DomainError ? domainErrorResponse(thrown) : isDatabaseUnavailableError(thrown) ? databaseUnavailableResponse(c.req.method) : thrown;
     if (error instanceof ApiError) {
       for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
       return json(c, envelope(error.entries), error.status);

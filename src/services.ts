@@ -9,11 +9,13 @@ import { createAcmeService } from './acme/acme-service.js';
 import { createChallengeResponder } from './acme/challenge-responder.js';
 import { createCertificateService } from './certificates/certificate-service.js';
 import { createCsrService } from './certificates/csr-service.js';
+import { createLastKnownGood, type LastKnownGoodFile } from './certificates/last-known-good.js';
 import { createWebhookCaService } from './certificates/webhook-ca-service.js';
 import type { Config } from './config.js';
 import { describeFsError } from './describe-fs-error.js';
 import { createEventBus, type EventBus } from './events/events.js';
 import { openDatabase, type Db } from './db/open-database.js';
+import { createDatabaseLink, type DatabaseLink } from './db/database-link.js';
 import { createSqliteStores, type Stores } from './db/stores.js';
 import { startWriteThread } from './db/write-thread.js';
 import { createMetrics } from './observability/metrics.js';
@@ -50,11 +52,15 @@ export interface Services {
   identities: ReturnType<typeof createIdentitySwitch>;
   trustStore: ReturnType<typeof createTrustStore>;
   storage: ReturnType<typeof createStorageHealth>;
+  /** Whether the shared database is reachable (always `ok` on SQLite); the server's change feed keeps it current. */
+  database: DatabaseLink;
   /** Activations, rejections, fallbacks, expiry, ACME outcomes: event webhooks subscribe here. */
   events: EventBus;
   /** Event webhooks: admin service, outbox recording (every process), delivery (servers, once listening). */
   webhooks: Webhooks;
   masterKey: Buffer;
+  /** The bundle this instance serves, kept in DATA_DIR for a boot without the shared database (PostgreSQL). */
+  lastKnownGood: LastKnownGoodFile | undefined;
   close(): Promise<void>;
 }
 
@@ -75,6 +81,8 @@ export interface ServiceOptions {
   acme?: Pick<Parameters<typeof createAcmeService>[0], 'leaseMs' | 'backoff' | 'renewalInfoIntervalMs' | 'pollMs' | 'requestRetry' | 'random'> | undefined;
   /** Limits of the login throttle (tests use small ones). */
   loginThrottle?: Partial<Omit<LoginThrottleOptions, 'clock' | 'store'>>;
+  /** Keep every served version in DATA_DIR/last-known-good.json (default: the server on PostgreSQL). */
+  lastKnownGood?: boolean | undefined;
 }
 
 /** Opens the data directory with a one-line error instead of a stack. */
@@ -153,8 +161,10 @@ export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>
     clock,
   });
   const ticketKeys = createTicketKeyStore(settings, masterKey);
+  const keepLastKnownGood = options.lastKnownGood ?? (stores.backend === 'postgres' && options.validation === 'pool' && !options.readOnly);
+  const lastKnownGood = keepLastKnownGood ? createLastKnownGood({ dataDir, logger: options.logger }) : undefined;
   const csr = createCsrService({ repo: stores.pendingKeys, masterKey, clock, logger: options.logger });
-  const certificates = createCertificateService({ repo: stores.certificates, audit, identities, ticketKeys, validate, validateAtBoot: validateInline, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics, events, pendingKeys: csr });
+  const certificates = createCertificateService({ repo: stores.certificates, audit, identities, ticketKeys, validate, validateAtBoot: validateInline, commitActivation: writer?.commit, masterKey, clock, logger: options.logger, metrics, events, pendingKeys: csr, lastKnownGood });
   const webhookCa = createWebhookCaService({ repo: stores.webhookCa, audit, trustStore, clock, logger: options.logger });
   const webhooks = createWebhooks({ stores, masterKey, events, trustStore, registry: metrics.registry, clock, logger: options.logger });
   const acmeChallenges = stores.acmeChallenges;
@@ -188,13 +198,16 @@ export async function openServices(config: Pick<Config, 'dataDir' | 'masterKey'>
     identities,
     trustStore,
     storage,
+    database: createDatabaseLink({ logger: options.logger }),
     events,
     webhooks,
     masterKey,
+    lastKnownGood,
     async close() {
       await webhooks.close();
       await pool?.close();
       await writer?.close();
+      await lastKnownGood?.flushed();
       metrics.close();
       db.$client.close();
     },

@@ -1,6 +1,14 @@
+import { createRequire } from 'node:module';
 import https from 'node:https';
 import tls from 'node:tls';
-import acme from 'acme-client';
+
+type AcmeClient = typeof import('acme-client');
+let acmeLibrary: AcmeClient | undefined;
+/**
+ * acme-client (axios and its crypto under it), loaded when ACME is first used: its import is the largest part
+ * of a start (~0.3 s of CPU) that every server and CLI command without ACME would otherwise pay.
+ */
+export const acmeClient = (): AcmeClient => (acmeLibrary ??= createRequire(import.meta.url)('acme-client') as AcmeClient);
 
 /** Per request to the CA: its timeout, and retries of server errors, rate limits and refused connections. */
 export interface RequestRetry {
@@ -17,6 +25,7 @@ const DEFAULT_RETRY: RequestRetry = { timeoutMs: 30_000, attempts: 3, delaySecon
  * Verification stays on; the CA is added to the system roots, never a replacement for checks.
  */
 export function configureAcmeHttp(directoryCaPem: string | undefined, retry: RequestRetry = DEFAULT_RETRY): void {
+  const acme = acmeClient();
   acme.axios.defaults.httpsAgent = new https.Agent({ keepAlive: false, ...(directoryCaPem ? { ca: [...tls.rootCertificates, directoryCaPem] } : {}) });
   acme.axios.defaults.timeout = retry.timeoutMs;
   // acme-client retries a refused connection 5 times, 5 s more each time, inside every status poll: minutes
@@ -32,7 +41,7 @@ export function configureAcmeHttp(directoryCaPem: string | undefined, retry: Req
 
 /** GET a JSON document from the ACME server through the same agent (the directory, RFC 9773 renewal information). */
 export async function getJson(url: string): Promise<{ status: number; data: unknown; retryAfter: string | undefined }> {
-  const response = await acme.axios.get(url, { validateStatus: () => true, responseType: 'json' });
+  const response = await acmeClient().axios.get(url, { validateStatus: () => true, responseType: 'json' });
   return { status: response.status, data: response.data as unknown, retryAfter: response.headers['retry-after'] as string | undefined };
 }
 
@@ -47,7 +56,7 @@ function nameNetworkErrors(attempts: number): void {
   maxAttempts = attempts;
   if (networkErrorsNamed) return;
   networkErrorsNamed = true;
-  const handlers = (acme.axios.interceptors.response as unknown as { handlers: unknown[] }).handlers;
+  const handlers = (acmeClient().axios.interceptors.response as unknown as { handlers: unknown[] }).handlers;
   handlers.unshift({
     fulfilled: (response: unknown) => response,
     rejected: (error: { response?: unknown; code?: string; message?: string; config?: { url?: string; retryAttempt?: number } }) => {

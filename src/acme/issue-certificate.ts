@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
-import acme from 'acme-client';
 import type { AcmeConfig, AcmeKeyType } from './acme-config.js';
 import { challengeOf } from './acme-config.js';
+import { acmeClient } from './acme-http.js';
 
 /** Where a pending challenge goes while the CA validates it (the database, for every process). */
 export interface ChallengeStore {
@@ -34,6 +34,7 @@ export function generateKey(type: AcmeKeyType): string {
 export async function issueCertificate(input: { config: AcmeConfig; accountKeyPem: string; challenges: ChallengeStore; pollMs?: number | undefined }): Promise<Issued> {
   const { config, challenges } = input;
   const type = challengeOf(config);
+  const acme = acmeClient();
   const client = new acme.Client({
     directoryUrl: config.directoryUrl,
     accountKey: input.accountKeyPem,

@@ -71,6 +71,8 @@ export interface ActivationDeps {
   logger: Logger;
   metrics?: Metrics | undefined;
   events?: EventBus | undefined;
+  /** Told every version this process starts serving from the database (the last-known-good file). */
+  onServed?: ((served: { row: CertificateRow; generation: number; fallbackReason: string | null }) => void) | undefined;
 }
 
 const ifMatchFailed = () => new DomainError('precondition-failed', 'If-Match does not name the active certificate: another change got there first; read it again and retry');
@@ -97,11 +99,12 @@ export function createActivation(deps: ActivationDeps) {
   const write: ActivationCommit = deps.commit ?? (async (change) => repo.activate(change));
 
   /** Swap, then everything that reports it: the served snapshot, the gauges, one log line, the counter. */
-  function install(prepared: PreparedIdentity, row: CertificateRow, generation: number, fallbackReason: string | null, way: ActivationWay, actor: string): number {
+  function install(prepared: PreparedIdentity, row: CertificateRow, generation: number, fallbackReason: string | null, way: ActivationWay, actor: string, fromDatabase = true): number {
     const started = performance.now();
     identities.install(prepared);
     const swapMs = performance.now() - started;
-    served.applied({ version: row.version, fingerprint: row.fingerprint, notAfter: notAfterOf(row), fallbackReason }, generation);
+    served.applied({ version: row.version, fingerprint: row.fingerprint, notAfter: notAfterOf(row), fallbackReason }, generation, row);
+    if (fromDatabase) deps.onServed?.({ row, generation, fallbackReason });
     metrics?.activated(way);
     logger.info(
       { event: 'certificate.activated', way, version: row.version, generation, source: row.source, fingerprint_sha256: row.fingerprint, actor },
@@ -205,6 +208,14 @@ export function createActivation(deps: ActivationDeps) {
     applyCommitted(row: CertificateRow, identity: TlsIdentity, generation: number, fallbackReason: string | null, way: 'boot' | 'sync', ticketKeys: Buffer | undefined): void {
       install(identities.prepare(identity, ticketKeys), row, generation, fallbackReason, way, row.createdBy);
       if (way === 'sync') metrics?.swapped('sync');
+    },
+
+    /**
+     * The database cannot be reached at boot: serves the last-known-good bundle or an in-memory default,
+     * writing nothing. The boot rules run again once the database is back.
+     */
+    serveWithoutDatabase(row: CertificateRow, identity: TlsIdentity, generation: number, fallbackReason: string | null): void {
+      install(identities.prepare(identity, undefined), row, generation, fallbackReason, 'boot', row.createdBy, false);
     },
 
     /** Runs `task` in the activation order (sync, ticket-key rotation): never interleaved with an activation. */

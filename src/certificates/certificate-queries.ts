@@ -1,5 +1,6 @@
 import type { CertificateStore } from '../db/ports.js';
 import type { CertificateRow } from '../db/certificates-repo.js';
+import { isDatabaseUnavailable } from '../db/database-unavailable.js';
 import { DomainError } from '../domain-errors.js';
 import type { ServedState } from './served-state.js';
 import { toVersionView, type CertificateVersionView } from './version-view.js';
@@ -8,10 +9,21 @@ import { toVersionView, type CertificateVersionView } from './version-view.js';
 export function createCertificateQueries(deps: { repo: Pick<CertificateStore, 'state' | 'active' | 'get' | 'history'>; served: ServedState }) {
   const { repo, served } = deps;
 
+  /** What this process serves, from memory, when the shared database cannot be asked (an outage, or a boot without it). */
+  async function orServed<T>(read: () => Promise<T>, fromServed: (row: CertificateRow) => T): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      const row = served.row();
+      if (row && isDatabaseUnavailable(error)) return fromServed(row);
+      throw error;
+    }
+  }
+
   /** The row this process serves: the database's active one, unless this process could not apply that. */
   async function servedRow(): Promise<CertificateRow | undefined> {
     const snapshot = served.snapshot();
-    return (served.outOfSync() && snapshot && (await repo.get(snapshot.version))) || repo.active();
+    return orServed(async () => (served.outOfSync() && snapshot && (await repo.get(snapshot.version))) || repo.active(), (row) => row);
   }
 
   return {
@@ -19,12 +31,14 @@ export function createCertificateQueries(deps: { repo: Pick<CertificateStore, 's
 
     async active(): Promise<CertificateVersionView> {
       const snapshot = served.snapshot();
-      if (served.outOfSync() && snapshot) {
+      const row = await orServed(async () => {
         // What this process serves, not what the database calls active (health says out_of_sync).
-        const row = await repo.get(snapshot.version);
-        if (row) return toVersionView(row, row.version);
-      }
-      const row = await repo.active();
+        if (served.outOfSync() && snapshot) {
+          const outOfSync = await repo.get(snapshot.version);
+          if (outOfSync) return outOfSync;
+        }
+        return repo.active();
+      }, (servedNow) => servedNow);
       if (!row) throw new DomainError('not-ready', 'no certificate is active yet');
       return toVersionView(row, row.version);
     },

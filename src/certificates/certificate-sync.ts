@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 
 import type { IdentitySwitch } from '../tls/identity-switch.js';
 import type { TicketKeyStore } from '../tls/ticket-keys.js';
-import type { Activation } from './activation.js';
+import type { Activation, ActivationDeps } from './activation.js';
 import type { ServedState } from './served-state.js';
 import { notAfterOf, tryLoadIdentity } from './stored-identity.js';
 
@@ -16,6 +16,7 @@ export interface CertificateSyncDeps {
   ticketKeys?: TicketKeyStore | undefined;
   clock: () => number;
   logger: Logger;
+  onServed?: ActivationDeps['onServed'];
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -52,7 +53,10 @@ export function createCertificateSync(deps: CertificateSyncDeps) {
         }
         // The same certificate (a re-activation elsewhere): new ticket keys and the fallback flag may still have changed.
         if (ticketKeys && differs(ticketKeys)) identities.setTicketKeys(ticketKeys);
-        if (row) served.applied({ version: row.version, fingerprint: row.fingerprint, notAfter: notAfterOf(row), fallbackReason: state.fallbackReason }, state.generation);
+        if (row) {
+          served.applied({ version: row.version, fingerprint: row.fingerprint, notAfter: notAfterOf(row), fallbackReason: state.fallbackReason }, state.generation, row);
+          deps.onServed?.({ row, generation: state.generation, fallbackReason: state.fallbackReason });
+        }
         return true;
       });
     },

@@ -1,3 +1,4 @@
+import type { CertificateRow } from '../db/certificates-repo.js';
 import type { Metrics } from '../observability/metrics.js';
 
 /** What health and metrics report: the version this process serves (not necessarily what the database says). */
@@ -14,6 +15,8 @@ export interface ServedSnapshot {
  */
 export function createServedState(deps: { clock: () => number; metrics?: Metrics | undefined }) {
   let snapshot: ServedSnapshot | undefined;
+  /** The stored version behind `snapshot`: GET answers from it while the shared database is unreachable. */
+  let row: CertificateRow | undefined;
   let generation = -1;
   /** The database names an active version this process could not apply; it keeps serving `snapshot`. */
   let outOfSync: { version: number; reason: string } | undefined;
@@ -31,11 +34,13 @@ export function createServedState(deps: { clock: () => number; metrics?: Metrics
 
   return {
     snapshot: () => snapshot,
+    row: () => row,
     generation: () => generation,
     outOfSync: () => outOfSync,
     /** A version is served now, matching the database at `atGeneration`. */
-    applied(next: ServedSnapshot, atGeneration: number): void {
+    applied(next: ServedSnapshot, atGeneration: number, servedRow?: CertificateRow): void {
       snapshot = next;
+      row = servedRow?.fingerprint === next.fingerprint ? servedRow : undefined;
       generation = atGeneration;
       outOfSync = undefined;
       deps.metrics?.outOfSync(false);

@@ -2,21 +2,21 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import pino from 'pino';
-import { ConfigError, loadConfig } from '../config.js';
 import { describeFsError } from '../describe-fs-error.js';
 import type { Services } from '../services.js';
 import type { ValidateTask } from '../validation/validate-task.js';
 import { DomainError, type DomainErrorKind } from '../domain-errors.js';
 import { packageVersion } from '../package-version.js';
-import { createLogger } from '../observability/logger.js';
-import { certificateName } from '../validation/describe-certificate.js';
+import { certificateName } from '../validation/certificate-name.js';
 
 /**
  * The server, the services and the validator load only for the command that needs them: `--help`,
  * `--version` and a usage error answer without loading them (a start costs ~1 s of CPU otherwise).
  */
 const lazily = {
+  // The configuration (zod) and the logger (pino) too: only the commands that open the data directory use them.
+  config: () => import('../config.js'),
+  logging: () => Promise.all([import('pino'), import('../observability/logger.js')]),
   services: () => import('../services.js'),
   serve: () => import('../main.js'),
   async check(pem: ValidateTask['pem']) {
@@ -72,6 +72,7 @@ interface CommandContext {
 }
 
 async function withServices<T>(dataDir: string | undefined, run: (services: Services, context: CommandContext) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
+  const { ConfigError, loadConfig } = await lazily.config();
   let config;
   try {
     config = loadConfig(process.env);
@@ -80,6 +81,7 @@ async function withServices<T>(dataDir: string | undefined, run: (services: Serv
     throw error;
   }
   // Logs go to stderr so that stdout holds only the answer (and stays valid JSON with --json).
+  const [{ default: pino }, { createLogger }] = await lazily.logging();
   const logger = createLogger(process.env.LOG_LEVEL ? config.logLevel : 'error', pino.destination(2));
   let services: Services;
   try {

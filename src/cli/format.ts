@@ -1,6 +1,6 @@
 import type { CertificateVersionView } from '../certificates/version-view.js';
 import type { DryRunReport } from '../certificates/certificate-service.js';
-import { certificateName } from '../validation/describe-certificate.js';
+import { certificateName } from '../validation/certificate-name.js';
 
 export function formatStatus(view: CertificateVersionView, health: { status: string; reason?: string }): string {
   const lines = [

@@ -41,7 +41,8 @@ export function requireAuth({ users, apiKey, adminOnly = false }: AuthOptions): 
       return next();
     }
     if (scheme !== 'bearer') throw unauthorized('the Authorization header must be "Bearer <token>"');
-    const user = await users.authenticate(credential);
+    // A read may ride on a recently verified token while the shared database is unreachable; a write may not.
+    const user = await users.authenticate(credential, { readOnly: c.req.method === 'GET' || c.req.method === 'HEAD' });
     if (!user) throw unauthorized('the token is not valid or has expired; log in again', `${BEARER_CHALLENGE}, error="invalid_token"`);
     if (adminOnly && user.role !== 'ROLE_ADMIN') throw forbidden('this operation requires an admin');
     c.set('user', user);

@@ -1,6 +1,7 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { DomainError, DomainErrorKind } from '../domain-errors.js';
-import { ApiError, BASIC_CHALLENGE, BEARER_CHALLENGE, type ErrorKind } from './errors.js';
+import { DatabaseUnavailableError } from '../db/database-unavailable.js';
+import { ApiError, BASIC_CHALLENGE, BEARER_CHALLENGE, notReady, type ErrorKind } from './errors.js';
 
 /** The one table from a service's error kind to its HTTP status and WhatsApp error code (SPEC §3 "Errors"). */
 const RESPONSES: Record<DomainErrorKind, { status: ContentfulStatusCode; code: ErrorKind }> = {
@@ -27,4 +28,24 @@ export function domainErrorResponse(error: DomainError): ApiError {
   if (retryAfterSeconds !== undefined) headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
   if (error.kind === 'unauthenticated') headers['WWW-Authenticate'] = credentials === 'password' ? BASIC_CHALLENGE : BEARER_CHALLENGE;
   return new ApiError(status, code, [...error.details], headers);
+}
+
+/** Seconds a client should wait after the shared database went away: the instance retries on its own meanwhile. */
+export const DATABASE_RETRY_AFTER_SECONDS = 2;
+
+/** The store's own class, or its name when it crossed a boundary that drops classes. */
+export function isDatabaseUnavailableError(error: unknown): error is DatabaseUnavailableError {
+  return error instanceof DatabaseUnavailableError || (error instanceof Error && error.name === 'DatabaseUnavailableError');
+}
+
+/**
+ * The shared database (PostgreSQL) cannot be reached: 503 with Retry-After in the envelope. The driver's
+ * message is never shown (it may quote a query); the instance keeps serving what it holds.
+ */
+export function databaseUnavailableResponse(method: string): ApiError {
+  const write = method !== 'GET' && method !== 'HEAD';
+  const details = write
+    ? 'the shared database is unreachable: nothing was changed; this instance keeps serving its certificate; retry shortly'
+    : 'the shared database is unreachable and this answer needs it; retry shortly';
+  return notReady(details, DATABASE_RETRY_AFTER_SECONDS);
 }

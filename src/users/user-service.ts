@@ -1,6 +1,7 @@
 import type { AuditStore, TokenStore, UserStore } from '../db/ports.js';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 
+import { isDatabaseUnavailable } from '../db/database-unavailable.js';
 import type { Role, UserRow } from '../db/users-repo.js';
 import { DomainError } from '../domain-errors.js';
 import type { Logger } from 'pino';
@@ -10,6 +11,9 @@ import { decoyHash, hashPassword, verifyPassword } from './password-hash.js';
 export const DEFAULT_ADMIN = 'admin';
 export const DEFAULT_ADMIN_PASSWORD = 'secret';
 export const TOKEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** How long a token the database confirmed may still open reads while the database is unreachable. */
+export const RECENT_VERDICT_MS = 10 * 60 * 1000;
+const MAX_VERDICTS = 10_000;
 
 export interface AuthenticatedUser {
   id: number;
@@ -37,6 +41,19 @@ export function formatExpiry(ms: number): string {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createUserService({ users, tokens, audit, throttle, logger, clock }: UserServiceDeps) {
+  /** Tokens the database confirmed in this process, by hash, oldest first: only ever used while it is unreachable. */
+  const verdicts = new Map<string, { user: AuthenticatedUser; at: number }>();
+  let setupRequiredWas = true;
+
+  function rememberVerdict(user: AuthenticatedUser): void {
+    verdicts.delete(user.tokenHash);
+    verdicts.set(user.tokenHash, { user, at: clock() });
+    for (const [hash, verdict] of verdicts) {
+      if (verdicts.size <= MAX_VERDICTS && clock() - verdict.at <= RECENT_VERDICT_MS) break;
+      verdicts.delete(hash);
+    }
+  }
+
   /** Failed logins and lockouts leave a trace: normalised name (bounded) and address, never the password. */
   async function recordFailure(username: string, address: string, outcome: { locked: string[]; lockMs: number }): Promise<void> {
     const name = normaliseUsername(username).slice(0, 64);
@@ -99,7 +116,13 @@ export function createUserService({ users, tokens, audit, throttle, logger, cloc
 
     /** True while the admin has not chosen a password yet (the default admin/secret, or a one-time reset password). */
     async setupRequired(): Promise<boolean> {
-      return (await users.findByName(DEFAULT_ADMIN))?.mustChangePassword ?? true;
+      try {
+        setupRequiredWas = (await users.findByName(DEFAULT_ADMIN))?.mustChangePassword ?? true;
+      } catch (error) {
+        // Health must answer during a database outage: the last answer stands until it is back.
+        if (!isDatabaseUnavailable(error)) throw error;
+      }
+      return setupRequiredWas;
     },
 
     async login(credentials: { username: string; password: string }, newPassword: string | undefined, address: string) {
@@ -132,13 +155,36 @@ export function createUserService({ users, tokens, audit, throttle, logger, cloc
       return { token: issued.token, expiresAfter: formatExpiry(issued.expiresAt) };
     },
 
-    async authenticate(token: string): Promise<AuthenticatedUser | undefined> {
+    /**
+     * The user a token belongs to. With `readOnly` (a GET), while the database is unreachable, a token
+     * this process verified within RECENT_VERDICT_MS is still accepted; writes never get that grace.
+     */
+    async authenticate(token: string, options: { readOnly?: boolean } = {}): Promise<AuthenticatedUser | undefined> {
       const tokenHash = hashToken(token);
-      const user = await tokens.findUser(tokenHash, clock());
-      return user && { id: user.id, username: user.username, role: user.role, tokenHash };
+      let found;
+      try {
+        found = await tokens.findUser(tokenHash, clock());
+      } catch (error) {
+        const verdict = verdicts.get(tokenHash);
+        if (options.readOnly && isDatabaseUnavailable(error) && verdict && clock() - verdict.at <= RECENT_VERDICT_MS) return verdict.user;
+        throw error;
+      }
+      if (!found) {
+        verdicts.delete(tokenHash);
+        return undefined;
+      }
+      const user = { id: found.id, username: found.username, role: found.role, tokenHash };
+      rememberVerdict(user);
+      return user;
+    },
+
+    /** Users or tokens changed somewhere in the fleet: no earlier verdict may open a read any more. */
+    forgetVerifiedTokens(): void {
+      verdicts.clear();
     },
 
     async logout(user: AuthenticatedUser, address: string): Promise<void> {
+      verdicts.delete(user.tokenHash);
       await tokens.revoke(user.tokenHash);
       await audit.record({ actor: user.username, action: 'user.logout', clientAddress: address });
     },

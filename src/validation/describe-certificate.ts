@@ -1,6 +1,9 @@
 import type { X509Certificate } from 'node:crypto';
 import { certificateDetails, type CertificateDetails } from './certificate-details.js';
+import { certificateName } from './certificate-name.js';
 import { keyTypeName } from './key-rules.js';
+
+export { certificateName };
 
 /** The certificate fields of a version object (SPEC "The server certificate"). */
 export interface CertificateSummary {
@@ -58,15 +61,6 @@ export function describeChainEntry(cert: X509Certificate, details: CertificateDe
   };
 }
 
-/**
- * How a certificate is named to people: its subject, or, when the subject is empty (Let's Encrypt's
- * short-lived profile puts the identity in the subjectAltName only), its subjectAltName, else its serial.
- */
-export function certificateName(summary: { subject: string; sans?: string[]; serial?: string }): string {
-  if (summary.subject !== '') return summary.subject;
-  if (summary.sans && summary.sans.length > 0) return `SAN ${summary.sans.join(', ')}`;
-  return `serial ${summary.serial ?? 'unknown'}`;
-}
 
 /** "block 3 (CN=Example Intermediate CA)": how findings name a certificate. Trimmed and stripped of control characters. */
 export function certificateLabel(block: number, cert: X509Certificate): string {

@@ -25,8 +25,9 @@ export const healthDocs = {
     summary: 'Health and the served certificate',
     responses: {
       200: jsonResponse(withMeta({ health: z.object({
-          webapp_status: z.enum(['ok', 'degraded']).meta({ description: '`degraded` while the data directory is full, read-only or gone (see `storage`).' }),
+          webapp_status: z.enum(['ok', 'degraded']).meta({ description: '`degraded` while the data directory is full, read-only or gone (see `storage`), or the shared database is unreachable (see `database`).' }),
           storage: z.enum(['ok', 'full', 'read_only', 'missing']).meta({ description: 'The data directory: writes answer 507 unless `ok`.' }),
+          database: z.enum(['ok', 'unreachable']).meta({ description: 'The shared database (PostgreSQL; always `ok` on SQLite): while `unreachable` the certificate keeps being served, reads with a recently verified token work, and writes answer 503 with `Retry-After`.' }),
           setup_required: z.boolean().meta({ description: 'True while the admin still has the default or a one-time password.' }),
           certificate: certificateHealth,
           acme: acmeHealthSchema,
