@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import type { Logger } from 'pino';
 import { describeFsError } from '../describe-fs-error.js';
 import type { Services } from '../services.js';
 import type { ValidateTask } from '../validation/validate-task.js';
@@ -69,6 +70,7 @@ interface CommandContext {
   dataDir: string;
   /** The master key came from MASTER_KEY or MASTER_KEY_FILE, not from DATA_DIR/master.key. */
   masterKeyFromEnvironment: boolean;
+  logger: Logger;
 }
 
 async function withServices<T>(dataDir: string | undefined, run: (services: Services, context: CommandContext) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
@@ -92,7 +94,7 @@ async function withServices<T>(dataDir: string | undefined, run: (services: Serv
     throw error;
   }
   try {
-    return await run(services, { dataDir: path.resolve(dataDir ?? config.dataDir), masterKeyFromEnvironment: config.masterKey !== undefined });
+    return await run(services, { dataDir: path.resolve(dataDir ?? config.dataDir), masterKeyFromEnvironment: config.masterKey !== undefined, logger });
   } finally {
     await services.close();
   }
@@ -263,8 +265,9 @@ ${examples('openssl rand -base64 32 > new.key && hotcert rotate-master-key --new
         throw new CliFailure(`cannot read ${options.newKeyFile}: ${describeFsError(error)}`, EXIT.usage);
       }
       await withServices(options.dataDir, async (services, context) => {
-        const { rotateMasterKey } = await import('../secrets/rotate-master-key.js');
+        const [{ rotateMasterKey, resealLastKnownGood }, { createLastKnownGood }] = await Promise.all([import('../secrets/rotate-master-key.js'), import('../certificates/last-known-good.js')]);
         const { resealed } = await rotateMasterKey(services.stores.sealedValues, services.masterKey, newKey, Date.now());
+        const lastKnownGood = await resealLastKnownGood(createLastKnownGood({ dataDir: context.dataDir, logger: context.logger }), services.masterKey, newKey);
         let keyFile: string | null = null;
         if (!context.masterKeyFromEnvironment) {
           try {
@@ -276,9 +279,11 @@ ${examples('openssl rand -base64 32 > new.key && hotcert rotate-master-key --new
             );
           }
         }
-        if (options.json) return outJson({ resealed, master_key_file: keyFile });
+        if (options.json) return outJson({ resealed, master_key_file: keyFile, last_known_good: lastKnownGood });
         out(`re-sealed ${resealed} stored value${resealed === 1 ? '' : 's'} under the new master key; the old key is refused from now on\n`);
         out(keyFile ? `${keyFile} now holds the new key\n` : 'start every instance with the new key (MASTER_KEY or MASTER_KEY_FILE)\n');
+        if (lastKnownGood === 'resealed') out("this instance's last-known-good certificate is re-sealed too; other instances rewrite theirs when they next serve from the database\n");
+        if (lastKnownGood === 'unreadable') out("this instance's last-known-good certificate does not open with the old key and was left as it is\n");
       });
     });
 

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import type { LastKnownGoodFile } from '../certificates/last-known-good.js';
 import { CheckValueChangedError, type SealedValue, type SealedValueStore } from '../db/ports.js';
 import { DomainError } from '../domain-errors.js';
 import { MASTER_KEY_CHECK_SETTING, masterKeyCheck } from './master-key.js';
@@ -66,4 +68,19 @@ export async function rotateMasterKey(store: SealedValueStore, oldKey: Buffer, n
     if (error instanceof CheckValueChangedError) throw new DomainError('conflict', 'the master key was changed meanwhile (another rotation?); nothing changed');
     throw error;
   }
+}
+
+/**
+ * This instance's last-known-good bundle (DATA_DIR/last-known-good.json, PostgreSQL only) re-sealed under
+ * the new key, so the instance can still boot from it while the database is away. Other instances' files
+ * are on their own hosts: each is rewritten when its instance next serves from the database.
+ */
+export async function resealLastKnownGood(file: LastKnownGoodFile, oldKey: Buffer, newKey: Buffer): Promise<'resealed' | 'absent' | 'unreadable'> {
+  if (!existsSync(file.file)) return 'absent';
+  const loaded = file.load(oldKey);
+  if ('problem' in loaded) return 'unreadable';
+  const { row } = loaded.entry;
+  const context = sealContexts.certificate(row.fingerprint);
+  await file.remember({ ...loaded.entry, row: { ...row, keySealed: seal(newKey, unseal(oldKey, row.keySealed, context), context) } });
+  return 'resealed';
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -9,7 +9,9 @@ import { openPostgresBackend } from '../../src/db/postgres/open-postgres.js';
 import { createSqliteStores, type Stores } from '../../src/db/stores.js';
 import { DomainError } from '../../src/domain-errors.js';
 import { MASTER_KEY_CHECK_SETTING, masterKeyCheck } from '../../src/secrets/master-key.js';
-import { rotateMasterKey } from '../../src/secrets/rotate-master-key.js';
+import { resealLastKnownGood, rotateMasterKey } from '../../src/secrets/rotate-master-key.js';
+import { createLastKnownGood } from '../../src/certificates/last-known-good.js';
+import { createChain, leafFingerprint } from '../helpers/pki.js';
 import { sealContexts } from '../../src/secrets/seal-contexts.js';
 import { seal, unseal } from '../../src/secrets/seal.js';
 import { TICKET_KEYS_SETTING } from '../../src/db/settings-repo.js';
@@ -154,5 +156,29 @@ describe.each([sqlite, postgres])('rotateMasterKey on $name', (backend) => {
     expect(lost.status).toBe('rejected');
     expect(String((lost as PromiseRejectedResult).reason)).toContain('changed meanwhile');
     for (const value of values) expect(unseal(keys[won]!, await value.read(a), value.context)).toBe(value.plaintext);
+  });
+});
+
+describe("this instance's last-known-good file", () => {
+  it('is re-sealed under the new key and still loads as a servable identity; absent and foreign files are reported, not touched', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hotcert-rotate-lkg-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const chain = await createChain();
+    const [oldKey, newKey] = [randomBytes(32), randomBytes(32)];
+    const file = createLastKnownGood({ dataDir, logger });
+    expect(await resealLastKnownGood(file, oldKey, newKey)).toBe('absent');
+    const fingerprint = leafFingerprint(chain);
+    const row = {
+      version: 3, source: 'upload' as const, certPem: chain.leaf.certPem, chainPem: JSON.stringify(chain.intermediates.map((c) => c.certPem)),
+      keySealed: seal(oldKey, chain.leaf.keyPem, fingerprint), fingerprint, summaryJson: '{}', warningsJson: '[]', createdAt: 1, createdBy: 'test',
+    };
+    await file.remember({ row, generation: 7, fallbackReason: null });
+    expect(await resealLastKnownGood(file, oldKey, newKey)).toBe('resealed');
+    const loaded = createLastKnownGood({ dataDir, logger }).load(newKey);
+    expect('entry' in loaded && [loaded.entry.row.version, loaded.entry.generation]).toEqual([3, 7]);
+    expect('problem' in createLastKnownGood({ dataDir, logger }).load(oldKey)).toBe(true);
+    const bytes = readFileSync(file.file);
+    expect(await resealLastKnownGood(file, oldKey, randomBytes(32))).toBe('unreadable');
+    expect(readFileSync(file.file).equals(bytes)).toBe(true);
   });
 });
