@@ -17,9 +17,10 @@ import { challengeKeyContext } from './challenge-responder.js';
 import { generateKey, issueCertificate, type ChallengeStore } from './issue-certificate.js';
 import { certificateId, fetchRenewalWindow, renewalInfoUrl } from './renewal-info.js';
 import { renewalTime, renewalTimeWithWindow, retryDelay, type BackoffOptions, type RenewalWindow } from './renewal-policy.js';
+import { sealContexts } from '../secrets/seal-contexts.js';
 
-const ACCOUNT_CONTEXT = 'acme-account';
-const CONFIG_CONTEXT = 'acme-config';
+const ACCOUNT_CONTEXT = sealContexts.acmeAccount;
+const CONFIG_CONTEXT = sealContexts.acmeConfig;
 /** How long a pending challenge may be answered (the CA validates within seconds; orders live for hours). */
 const CHALLENGE_TTL_MS = 60 * 60 * 1000;
 

@@ -2,13 +2,14 @@ import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { createAcmeChallengesRepo } from '../db/acme-challenges-repo.js';
 import { unseal } from '../secrets/seal.js';
+import { sealContexts } from '../secrets/seal-contexts.js';
 
 /** RFC 8737: the ALPN protocol of a TLS-ALPN-01 validation handshake. */
 export const ACME_TLS_ALPN = 'acme-tls/1';
 
 type ChallengesRepo = ReturnType<typeof createAcmeChallengesRepo>;
 
-export const challengeKeyContext = (token: string) => `acme-challenge:${token}`;
+export const challengeKeyContext = sealContexts.acmeChallenge;
 
 /**
  * Answers ACME challenges from the database, so whichever process the CA reaches answers:

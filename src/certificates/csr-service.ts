@@ -7,6 +7,7 @@ import type { PendingKeyRow } from '../db/pending-keys-repo.js';
 import { seal, unseal } from '../secrets/seal.js';
 import type { ChangeContext } from './certificate-service.js';
 import { x509Library } from './x509-library.js';
+import { sealContexts } from '../secrets/seal-contexts.js';
 
 export const CSR_KEY_TYPES = ['ec-p256', 'rsa-2048', 'rsa-3072'] as const;
 export type CsrKeyType = (typeof CSR_KEY_TYPES)[number];
@@ -47,7 +48,7 @@ function generateKey(type: CsrKeyType): Promise<{ privateKey: KeyObject; publicK
   return generate('rsa', { modulusLength: type === 'rsa-2048' ? 2048 : 3072 });
 }
 
-const sealContext = (spkiSha256: string) => `pending-key:${spkiSha256}`;
+const sealContext = sealContexts.pendingKey;
 
 export const spkiSha256Of = (key: KeyObject): string =>
   createHash('sha256').update((key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' })).digest('hex');

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import type { Logger } from 'pino';
 import { describeFsError } from '../describe-fs-error.js';
 import type { Services } from '../services.js';
 import type { ValidateTask } from '../validation/validate-task.js';
@@ -63,7 +65,15 @@ interface CommonOptions {
 const out = (text: string) => process.stdout.write(text);
 const outJson = (value: unknown) => out(JSON.stringify(value, null, 2) + '\n');
 
-async function withServices<T>(dataDir: string | undefined, run: (services: Services) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
+/** What a command may need to know of how it was configured, besides the services. */
+interface CommandContext {
+  dataDir: string;
+  /** The master key came from MASTER_KEY or MASTER_KEY_FILE, not from DATA_DIR/master.key. */
+  masterKeyFromEnvironment: boolean;
+  logger: Logger;
+}
+
+async function withServices<T>(dataDir: string | undefined, run: (services: Services, context: CommandContext) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
   const { ConfigError, loadConfig } = await lazily.config();
   let config;
   try {
@@ -84,7 +94,7 @@ async function withServices<T>(dataDir: string | undefined, run: (services: Serv
     throw error;
   }
   try {
-    return await run(services);
+    return await run(services, { dataDir: path.resolve(dataDir ?? config.dataDir), masterKeyFromEnvironment: config.masterKey !== undefined, logger });
   } finally {
     await services.close();
   }
@@ -226,6 +236,54 @@ ${examples('hotcert serve', 'hotcert check bundle.pem --json', 'hotcert status -
         const password = await users.resetAdminPassword();
         if (options.json) return outJson({ username: 'admin', password, must_change_password: true });
         out(`one-time password for admin: ${password}\nlog in with it and {"new_password": "..."} in the body to set a new one.\n`);
+      });
+    });
+
+  program
+    .command('rotate-master-key')
+    .description('re-seal every stored private key and secret under a new master key, in one transaction')
+    .requiredOption('--new-key-file <file>', 'file holding the new key: base64 of 32 bytes (openssl rand -base64 32)')
+    .addOption(dataDirOption())
+    .addOption(jsonOption())
+    .addHelpText(
+      'after',
+      `
+The current key is read as every command reads it (MASTER_KEY, MASTER_KEY_FILE or DATA_DIR/master.key).
+Stop every server first: a running one keeps the old key. If any stored value does not open with the
+current key, nothing changes (exit 1). When the current key came from DATA_DIR/master.key, that file
+is replaced by the new key; otherwise start every instance with the new MASTER_KEY or MASTER_KEY_FILE.
+Keys are never printed.
+${examples('openssl rand -base64 32 > new.key && hotcert rotate-master-key --new-key-file new.key --data-dir /data', 'MASTER_KEY_FILE=/run/secrets/old.key DATABASE_URL=postgres://… hotcert rotate-master-key --new-key-file /run/secrets/new.key')}`,
+    )
+    .action(async (options: CommonOptions & { newKeyFile: string }) => {
+      const { readKeyFile, replaceMasterKeyFile } = await import('../secrets/master-key.js');
+      let newKey: Buffer;
+      try {
+        newKey = readKeyFile(options.newKeyFile);
+      } catch (error) {
+        if (error instanceof Error && error.name === 'MasterKeyError') throw new CliFailure(error.message, EXIT.usage);
+        throw new CliFailure(`cannot read ${options.newKeyFile}: ${describeFsError(error)}`, EXIT.usage);
+      }
+      await withServices(options.dataDir, async (services, context) => {
+        const [{ rotateMasterKey, resealLastKnownGood }, { createLastKnownGood }] = await Promise.all([import('../secrets/rotate-master-key.js'), import('../certificates/last-known-good.js')]);
+        const { resealed } = await rotateMasterKey(services.stores.sealedValues, services.masterKey, newKey, Date.now());
+        const lastKnownGood = await resealLastKnownGood(createLastKnownGood({ dataDir: context.dataDir, logger: context.logger }), services.masterKey, newKey);
+        let keyFile: string | null = null;
+        if (!context.masterKeyFromEnvironment) {
+          try {
+            keyFile = replaceMasterKeyFile(context.dataDir, newKey);
+          } catch (error) {
+            throw new CliFailure(
+              `re-sealed ${resealed} values under the new key, but ${path.join(context.dataDir, 'master.key')} could not be replaced (${describeFsError(error)}): copy ${options.newKeyFile} there before starting the server`,
+              EXIT.failed,
+            );
+          }
+        }
+        if (options.json) return outJson({ resealed, master_key_file: keyFile, last_known_good: lastKnownGood });
+        out(`re-sealed ${resealed} stored value${resealed === 1 ? '' : 's'} under the new master key; the old key is refused from now on\n`);
+        out(keyFile ? `${keyFile} now holds the new key\n` : 'start every instance with the new key (MASTER_KEY or MASTER_KEY_FILE)\n');
+        if (lastKnownGood === 'resealed') out("this instance's last-known-good certificate is re-sealed too; other instances rewrite theirs when they next serve from the database\n");
+        if (lastKnownGood === 'unreadable') out("this instance's last-known-good certificate does not open with the old key and was left as it is\n");
       });
     });
 

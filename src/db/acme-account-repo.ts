@@ -2,8 +2,8 @@ import { eq } from 'drizzle-orm';
 import type { Db } from './open-database.js';
 import { settings } from './schema.js';
 
-const ACCOUNT_SETTING = 'acme.account';
-const CONFIG_SETTING = 'acme.config';
+export const ACCOUNT_SETTING = 'acme.account';
+export const CONFIG_SETTING = 'acme.config';
 
 /** The ACME account (key and URL) and the admin's ACME configuration, both sealed, in the settings table. */
 export function createAcmeAccountRepo(db: Db, clock: () => number) {

@@ -119,3 +119,38 @@ export interface LoginThrottleStore {
   /** Rows held now (tests and metrics). */
   size(): Promise<number>;
 }
+
+/** One value sealed under the master key, with what its seal context is made of (src/secrets/rotate-master-key.ts). */
+export type SealedValue =
+  | { kind: 'certificate'; version: number; fingerprint: string; sealed: Buffer }
+  | { kind: 'pending-key'; id: number; spkiSha256: string; sealed: Buffer }
+  | { kind: 'webhook-secret'; id: string; sealed: Buffer }
+  | { kind: 'acme-challenge'; token: string; sealed: Buffer }
+  | { kind: 'setting'; name: string; sealed: Buffer };
+
+export interface ResealAll {
+  /** The settings that hold sealed values (the others are not touched). */
+  settingNames: string[];
+  /** The master-key check value: it must still be `expectedCheck`, and becomes `check`. */
+  checkSetting: string;
+  expectedCheck: Buffer;
+  check: Buffer;
+  /** The replacement of one value; throws to abandon the whole rotation. */
+  reseal(value: SealedValue): Buffer;
+  now: number;
+}
+
+/** Every sealed value of the database at once: what `hotcert rotate-master-key` re-seals. */
+export interface SealedValueStore {
+  /**
+   * In ONE transaction: each sealed value is replaced by `reseal(value)` and the check value by `check`.
+   * All or nothing: when `reseal` throws or the check value is not `expectedCheck`, nothing changes.
+   * Returns how many values were re-sealed.
+   */
+  resealAll(input: ResealAll): Promise<number>;
+}
+
+/** The check value changed while the rotation ran (another rotation, or another key). */
+export class CheckValueChangedError extends Error {
+  override name = 'CheckValueChangedError';
+}

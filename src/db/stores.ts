@@ -7,7 +7,8 @@ import { createCertificatesRepo, type ActivationWrite, type ActivationWritten } 
 import type { Db } from './open-database.js';
 import { createPendingKeysRepo } from './pending-keys-repo.js';
 import { createLoginThrottleRepo } from './login-throttle-repo.js';
-import type { AuditStore, CertificateStore, LoginThrottleStore, PendingKeyStore, SettingsStore, TokenStore, UserStore, WebhookCaStore } from './ports.js';
+import type { AuditStore, CertificateStore, LoginThrottleStore, PendingKeyStore, SealedValueStore, SettingsStore, TokenStore, UserStore, WebhookCaStore } from './ports.js';
+import { createSealedValuesRepo } from './sealed-values-repo.js';
 import { createSettingsRepo } from './settings-repo.js';
 import { createTokensRepo, createUsersRepo } from './users-repo.js';
 import { createWebhookCaRepo } from './webhook-ca-repo.js';
@@ -35,6 +36,8 @@ export interface Stores {
   acmeAccounts: AcmeAccountRepo;
   acmeRenewal: AcmeRenewalRepo;
   acmeChallenges: AcmeChallengesRepo;
+  /** Every sealed value at once (hotcert rotate-master-key). */
+  sealedValues: SealedValueStore;
 }
 
 /** The SQLite stores on one connection; `commit` sends activations to the writer thread (db/write-thread.ts). */
@@ -54,5 +57,6 @@ export function createSqliteStores(db: Db, clock: () => number, options: { commi
     acmeAccounts: createAcmeAccountRepo(db, clock),
     acmeRenewal: createAcmeRenewalRepo(db, clock),
     acmeChallenges: createAcmeChallengesRepo(db),
+    sealedValues: createSealedValuesRepo(db),
   };
 }

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, openSync, readFileSync, writeSync, closeSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 export class MasterKeyError extends Error {
@@ -111,4 +111,27 @@ export function loadMasterKey(dataDir: string, fromEnv: Buffer | undefined): Buf
     return key;
   }
   throw new MasterKeyError(`${file} is empty`);
+}
+
+/** The key a file holds (MASTER_KEY_FILE's format: base64 of 32 bytes, surrounding white space ignored); never quotes it. */
+export function readKeyFile(file: string): Buffer {
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  if (key.length !== 32) throw new MasterKeyError(`${file} must hold the base64 encoding of exactly 32 bytes (openssl rand -base64 32)`);
+  return key;
+}
+
+/** Replaces DATA_DIR/master.key (mode 0600) in one rename, so a crash leaves either the old file or the new one. */
+export function replaceMasterKeyFile(dataDir: string, key: Buffer): string {
+  const file = path.join(dataDir, 'master.key');
+  const next = `${file}.new`;
+  const fd = openSync(next, 'w', 0o600);
+  try {
+    writeSync(fd, key.toString('base64') + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(next, 0o600);
+  renameSync(next, file);
+  return file;
 }

@@ -7,6 +7,7 @@ import { DomainError } from '../domain-errors.js';
 import { EVENT_TYPES, type HotcertEventType } from '../events/events.js';
 import { seal, unseal } from '../secrets/seal.js';
 import { newWebhookSecret } from './webhook-signature.js';
+import { sealContexts } from '../secrets/seal-contexts.js';
 
 /** A registry of webhooks is for a handful of owners, not a fan-out service. */
 export const MAX_WEBHOOKS = 20;
@@ -49,7 +50,7 @@ export interface WebhookChangeInput {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 /** Binds a sealed secret to its webhook: a blob copied onto another row does not decrypt. */
-const sealContext = (id: string) => `webhook.secret:${id}`;
+const sealContext = sealContexts.webhookSecret;
 
 const toView = (row: WebhookRow): WebhookView => ({
   id: row.id,

@@ -6,6 +6,7 @@ import type { PgDb } from './open-postgres.js';
 import { createPgLoginThrottleStore } from './login-throttle-store.js';
 import { createPgPendingKeyStore } from './pending-keys-store.js';
 import { guardStore } from './query-errors.js';
+import { createPgSealedValuesStore } from './sealed-values-store.js';
 import { createPgAcmeAccountStore, createPgSettingsStore } from './settings-store.js';
 import { createPgTokenStore, createPgUserStore } from './users-store.js';
 import { createPgWebhookCaStore } from './webhook-ca-store.js';
@@ -31,5 +32,6 @@ export function createPostgresStores(db: PgDb, clock: () => number): Stores {
     acmeAccounts: guardStore(createPgAcmeAccountStore(db, clock)),
     acmeRenewal: guardStore(createPgAcmeRenewalStore(db, clock)),
     acmeChallenges: guardStore(createPgAcmeChallengesStore(db)),
+    sealedValues: guardStore(createPgSealedValuesStore(db)),
   };
 }
