@@ -25,7 +25,8 @@ async function serveOnce(env: Record<string, string>) {
 
 const oneLine = (text: string) => text.trim().split('\n');
 
-describe('the master key is checked against the database before anything is written (real processes)', () => {
+// Several processes per test; on a busy machine one start takes seconds. A safety net, not a budget.
+describe('the master key is checked against the database before anything is written (real processes)', { timeout: 120_000 }, () => {
   let dir: string;
   let files: string;
   let good: TestChain;
