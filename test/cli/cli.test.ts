@@ -124,7 +124,7 @@ describe('the hotcert command', { timeout: 120_000 }, () => {
   });
 });
 
-describe('the hotcert command line as an operator meets it', () => {
+describe('the hotcert command line as an operator meets it', { timeout: 120_000 }, () => {
   let files: string;
   let good: TestChain;
 

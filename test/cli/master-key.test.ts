@@ -25,7 +25,8 @@ async function serveOnce(env: Record<string, string>) {
 
 const oneLine = (text: string) => text.trim().split('\n');
 
-describe('the master key is checked against the database before anything is written (real processes)', () => {
+// Several processes per test; on a busy machine one start takes seconds. A safety net, not a budget.
+describe('the master key is checked against the database before anything is written (real processes)', { timeout: 120_000 }, () => {
   let dir: string;
   let files: string;
   let good: TestChain;
@@ -80,7 +81,7 @@ describe('the master key is checked against the database before anything is writ
       const viaFile = runCli(['import', path.join(files, 'good.pem'), '--data-dir', dir], { MASTER_KEY_FILE: path.join(files, 'key.txt') });
       expect(viaFile.stderr).toBe('');
       expect(viaFile.status).toBe(0);
-      await waitFor(() => peerCertificate(server.port), (peer) => peer.fingerprint === fp(good), 5000);
+      await waitFor(() => peerCertificate(server.port), (peer) => peer.fingerprint === fp(good), 30_000);
     } finally {
       await server.stop();
     }
@@ -103,7 +104,7 @@ describe('the master key is checked against the database before anything is writ
       expect((await peerCertificate(server.port)).fingerprint).toBe(fp(good));
       const imported = runCli(['import', path.join(files, 'other.pem'), '--data-dir', dir], { MASTER_KEY: key });
       expect(imported.status).toBe(0);
-      await waitFor(() => peerCertificate(server.port), (peer) => peer.fingerprint === fp(other), 5000);
+      await waitFor(() => peerCertificate(server.port), (peer) => peer.fingerprint === fp(other), 30_000);
     } finally {
       await server.stop();
     }

@@ -90,6 +90,12 @@ export interface SpawnOptions {
   cpus?: string;
 }
 
+/**
+ * How long a start may take before it counts as failed: a safety net, not a budget. A start is ~1 s of CPU;
+ * with the suite's two files at a time and other work on a 2-core machine it has taken over 15 s.
+ */
+const LISTEN_SAFETY_NET_MS = 60_000;
+
 /** Starts a server process (hotcert by default) and resolves once it logged `listening`. */
 export async function spawnProcess(options: SpawnOptions): Promise<RunningProcess> {
   const port = options.port ?? (await freePort());
@@ -113,8 +119,8 @@ export async function spawnProcess(options: SpawnOptions): Promise<RunningProces
   const listening = await new Promise<LogEntry>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`server did not listen within ${options.timeoutMs ?? 15_000} ms: ${stderr.join('')}`));
-    }, options.timeoutMs ?? 15_000);
+      reject(new Error(`server did not listen within ${options.timeoutMs ?? LISTEN_SAFETY_NET_MS} ms: ${stderr.join('')}`));
+    }, options.timeoutMs ?? LISTEN_SAFETY_NET_MS);
     let done = false;
     let seen = 0;
     child.stdout!.on('data', (chunk: Buffer) => {

@@ -28,7 +28,8 @@ function activeInDb(dataDir: string): string {
   }
 }
 
-describe('many processes on one data directory', () => {
+// Up to three processes per test; on a busy machine one start takes seconds. A safety net, not a budget.
+describe('many processes on one data directory', { timeout: 120_000 }, () => {
   const started: SpawnedServer[] = [];
   const dirs: string[] = [];
   const newDir = () => {
